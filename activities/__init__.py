@@ -1,0 +1,1 @@
+"""Temporal activities: the only code that talks to Cal.com and PostgreSQL."""

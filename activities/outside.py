@@ -1,0 +1,52 @@
+"""Outside bookings (made on Cal.com's booking page or by staff): record them and find
+the calls whose active hold they hit."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from temporalio import activity
+
+from activities.deps import ActivityDeps
+from activities.models import OutsideBookingRecord, OverlappingHolds
+from store import holds as store
+
+
+class OutsideBookingActivities:
+    def __init__(self, deps: ActivityDeps) -> None:
+        self._deps = deps
+
+    def _resource(self, event_type_id: int | None) -> str | None:
+        if event_type_id is None:
+            return None
+        found = self._deps.catalog.event_types().get(event_type_id)
+        return found[0] if found else None
+
+    @activity.defn
+    async def record_outside_booking(self, req: OutsideBookingRecord) -> OverlappingHolds:
+        """Record (or cancel) the booking; return the calls holding overlapping time."""
+        if req.rescheduled_from_uid:
+            await store.cancel_outside_booking(self._deps.engine, req.rescheduled_from_uid)
+        resource = self._resource(req.event_type_id)
+        if req.cancelled:
+            await store.cancel_outside_booking(self._deps.engine, req.calcom_uid)
+            return OverlappingHolds(resource=resource)
+        if resource is None:
+            # An event type outside our catalog cannot collide with a hold of ours.
+            return OverlappingHolds()
+        await store.record_outside_booking(
+            self._deps.engine,
+            calcom_uid=req.calcom_uid,
+            event_type_id=req.event_type_id,
+            resource=resource,
+            start=req.start,
+            end=req.end,
+        )
+        holds = await store.find_overlapping_holds(
+            self._deps.engine,
+            resource=resource,
+            start=req.start,
+            end=req.end,
+            now=datetime.now(UTC),
+        )
+        return OverlappingHolds(resource=resource, call_ids=sorted({h.call_id for h in holds}))

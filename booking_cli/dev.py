@@ -1,0 +1,217 @@
+"""``booking dev``: the whole system on one laptop, on embedded defaults.
+
+Starts the Temporal dev server (UI on :8233, state in ``.data/``), an embedded PostgreSQL
+(``.data/postgres``, migrated), the Cal.com simulator (unless ``CALCOM_API_URL`` is set),
+the worker and the API; waits for health, prints the URLs and streams the children's logs.
+Ctrl-C (or SIGTERM) stops every child within a few seconds and leaves none behind.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import psycopg
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.engine import make_url
+
+from config import Settings
+from store.embedded import EmbeddedPostgres
+from workflows.search_attributes import cli_flags
+
+console = Console(stderr=True)
+BIN = Path(sys.executable).parent
+STOP_GRACE_SECONDS = 8.0
+DEV_DATABASE = "booking"
+DEV_CALCOM_KEY = "cal_test_dev_simulator"
+TEMPORAL_UI_PORT = 8233
+
+
+@dataclass
+class Supervisor:
+    """Child processes in their own process groups, stopped in reverse start order."""
+
+    children: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
+
+    def start(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(args, env=env, start_new_session=True)
+        self.children.append((name, proc))
+        return proc
+
+    def failed(self) -> str | None:
+        for name, proc in self.children:
+            if proc.poll() is not None:
+                return f"{name} exited with code {proc.returncode}"
+        return None
+
+    def stop(self) -> None:
+        for _, proc in reversed(self.children):
+            if proc.poll() is None:
+                with _suppress():
+                    os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        for name, proc in reversed(self.children):
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                console.print(f"[yellow]{name} did not stop in time; killing it[/]")
+                with _suppress():
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+class _suppress:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> bool:
+        return exc[0] is not None and issubclass(exc[0], ProcessLookupError)  # type: ignore[arg-type]
+
+
+def _wait_http(url: str, what: str, sup: Supervisor, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if problem := sup.failed():
+            raise RuntimeError(f"{what} did not come up: {problem}")
+        try:
+            if httpx.get(url, timeout=1.0).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{what} did not answer at {url} within {timeout:.0f} s")
+
+
+def _ensure_database(admin_url: str, name: str) -> str:
+    conninfo = make_url(admin_url).set(drivername="postgresql").render_as_string(False)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+def dev_retell_key(settings: Settings) -> str:
+    """The configured key, else a development key generated once and kept in .data/."""
+    if settings.retell_api_key:
+        return settings.retell_api_key.get_secret_value()
+    path = settings.data_dir / "retell_api_key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = f"key_dev_{secrets.token_hex(16)}"
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def run_dev(settings: Settings) -> int:
+    """Run everything until Ctrl-C; returns the exit code."""
+    data = settings.data_dir
+    data.mkdir(parents=True, exist_ok=True)
+    sup = Supervisor()
+    pg: EmbeddedPostgres | None = None
+    stopping = False
+
+    def on_signal(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+    env = dict(os.environ)  # children inherit the user's configuration
+    env.setdefault("LOG_JSON", "false")
+    started = time.monotonic()
+    try:
+        host, _, port = settings.temporal_address.rpartition(":")
+        console.print("[bold]starting Temporal dev server[/] ...")
+        sup.start(
+            "temporal",
+            [
+                str(BIN / "temporal"),
+                "server",
+                "start-dev",
+                "--db-filename",
+                str(data / "temporal.db"),
+                "--ip",
+                host or "127.0.0.1",
+                "--port",
+                port or "7233",
+                "--ui-port",
+                str(TEMPORAL_UI_PORT),
+                "--log-level",
+                "warn",
+                *cli_flags(),
+            ],
+            env,
+        )
+        if settings.database_url:
+            database_url = settings.database_url
+        else:
+            console.print("[bold]starting embedded PostgreSQL[/] (.data/postgres) ...")
+            pg = EmbeddedPostgres(data / "postgres")
+            database_url = _ensure_database(pg.start(), DEV_DATABASE)
+        env["DATABASE_URL"] = database_url
+        from store.schema import upgrade_to_head
+
+        upgrade_to_head(database_url)
+
+        if not settings.calcom_api_url:
+            console.print("[bold]starting the Cal.com simulator[/] ...")
+            env["CALCOM_API_URL"] = f"http://127.0.0.1:{settings.calsim_port}"
+            env.setdefault("CALCOM_API_KEY", DEV_CALCOM_KEY)
+            env.setdefault(
+                "CALSIM_WEBHOOK_URL", f"http://127.0.0.1:{settings.api_port}/calcom/webhook"
+            )
+            sup.start("calsim", [str(BIN / "booking"), "calsim"], env)
+            _wait_http(f"{env['CALCOM_API_URL']}/_sim/state", "Cal.com simulator", sup)
+        env["RETELL_API_KEY"] = dev_retell_key(settings)
+
+        _wait_http(f"http://127.0.0.1:{TEMPORAL_UI_PORT}/", "Temporal UI", sup)
+        sup.start("worker", [sys.executable, str(Path(__file__).parent.parent / "worker.py")], env)
+        sup.start("api", [str(BIN / "booking"), "api"], env)
+        api = f"http://127.0.0.1:{settings.api_port}"
+        _wait_http(f"{api}/healthz", "API", sup)
+        _print_ready(settings, env, time.monotonic() - started)
+        while not stopping:
+            if problem := sup.failed():
+                console.print(f"[red]{problem}; stopping[/]")
+                return 1
+            time.sleep(0.5)
+        return 0
+    except KeyboardInterrupt:
+        return 0
+    except RuntimeError as exc:
+        console.print(f"[red]{exc}[/]")
+        return 1
+    finally:
+        console.print("[bold]stopping[/] ...")
+        sup.stop()
+        if pg is not None:
+            pg.stop()
+        console.print("all processes stopped")
+
+
+def _print_ready(settings: Settings, env: dict[str, str], seconds: float) -> None:
+    api = f"http://127.0.0.1:{settings.api_port}"
+    table = Table(title=f"booking dev is up ({seconds:.1f} s)", show_header=False)
+    table.add_row("API docs", f"{api}/docs")
+    table.add_row("Temporal UI", f"http://localhost:{TEMPORAL_UI_PORT}")
+    table.add_row("API metrics", f"{api}/metrics")
+    table.add_row(
+        "Worker metrics",
+        f"http://127.0.0.1:{settings.worker_metrics_port}/metrics (app), "
+        f":{settings.worker_metrics_port + 1}/metrics (Temporal SDK)",
+    )
+    table.add_row("Cal.com", env.get("CALCOM_API_URL", settings.calcom_base_url))
+    table.add_row("RETELL_API_KEY", env["RETELL_API_KEY"])
+    console.print(table)
+    console.print("Next: in another terminal run [bold]booking call[/] (.venv/bin/booking call).")

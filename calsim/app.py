@@ -1,0 +1,86 @@
+"""Build the simulator's FastAPI app: the Cal.com v2 surface plus the ``/_sim`` controls."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+
+from calsim import routes_bookings, routes_control, routes_slots
+from calsim.calendar import Calendar
+from calsim.dependencies import Simulator, bearer_key
+from calsim.envelope import CalcomProblem, error_body, install_error_envelope
+from calsim.traffic import RateLimiter, Traffic
+from calsim.webhooks import WebhookSender, WebhookTarget
+from domain.catalog import Catalog
+
+
+def create_app(
+    catalog: Catalog,
+    *,
+    api_keys: set[str] | None = None,
+    rate_limit_per_minute: int | None = None,
+    webhook_url: str | None = None,
+    webhook_secret: str | None = None,
+) -> FastAPI:
+    """A Cal.com v2 simulator for the catalog's event types and hosts.
+
+    Args:
+        catalog: event types (each staffed segment's ``calcom_event_type_id``, hosted by
+            its ``resource``) and opening hours.
+        api_keys: accepted Bearer keys; None accepts any key starting with ``cal_``.
+        rate_limit_per_minute: requests per API key per minute; None turns it off.
+        webhook_url: where BOOKING_* webhooks go (None: nowhere, until ``/_sim/webhook``).
+        webhook_secret: signs webhooks; None sends ``no-secret-provided``.
+    """
+    calendar = Calendar(catalog)
+    limiter = RateLimiter(rate_limit_per_minute, calendar.now) if rate_limit_per_minute else None
+    webhooks = WebhookSender(calendar, WebhookTarget(webhook_url, webhook_secret))
+    simulator = Simulator(
+        calendar=calendar,
+        traffic=Traffic(clock=calendar.now, limiter=limiter),
+        webhooks=webhooks,
+        api_keys=set(api_keys) if api_keys is not None else None,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        await webhooks.aclose()
+
+    app = FastAPI(
+        title="Cal.com v2 simulator",
+        description="Strict simulator of the Cal.com API v2 subset in docs/calsim.md.",
+        lifespan=lifespan,
+    )
+    app.state.simulator = simulator
+    install_error_envelope(app)
+    app.include_router(routes_slots.router)
+    app.include_router(routes_bookings.router)
+    app.include_router(routes_control.router)
+
+    @app.middleware("http")
+    async def count_and_limit(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        """Count Cal.com requests and apply the per-key rate limit (``/v2`` only)."""
+        if not request.url.path.startswith("/v2/"):
+            return await call_next(request)
+        simulator.traffic.request_count += 1
+        if simulator.traffic.limiter is None:
+            return await call_next(request)
+        try:
+            key = bearer_key(request) or f"ip:{request.client.host if request.client else '-'}"
+        except CalcomProblem:
+            key = "invalid"
+        allowed, headers = simulator.traffic.limiter.hit(key)
+        if not allowed:
+            body = error_body(request.url.path, 429, "ThrottlerException: Too Many Requests")
+            return JSONResponse(body, status_code=429, headers=headers)
+        response = await call_next(request)
+        response.headers.update(headers)
+        return response
+
+    return app

@@ -1,0 +1,296 @@
+"""The simulator's state: the salon's hosts, their bookings and slot reservations.
+
+Everything runs on one event loop and no method awaits, so each operation (check then
+write) is atomic, like Cal.com's transactions. ``now()`` can be moved forward by the
+``/_sim/clock`` control so expiry is testable without waiting.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from calcom import wire
+from calsim.envelope import CalcomProblem
+from calsim.grid import grid_starts, within_opening_hours
+from domain.catalog import Catalog
+
+PAST_MESSAGE = "Attempting to book a meeting in the past."
+
+
+@dataclass(frozen=True)
+class EventType:
+    id: int
+    host: str  # the catalog resource whose time the event type occupies
+    minutes: int
+    title: str
+
+    @property
+    def slug(self) -> str:
+        return re.sub(r"[^a-z0-9]+", "-", self.title.casefold()).strip("-") or str(self.id)
+
+
+@dataclass
+class SimReservation:
+    uid: str
+    event_type: EventType
+    slot_start: datetime
+    slot_end: datetime
+    minutes: int  # reservationDuration
+    until: datetime
+    sequence: int  # creation order: the earliest active one is first in line
+
+    @property
+    def slot_duration(self) -> int:
+        return int((self.slot_end - self.slot_start).total_seconds() // 60)
+
+
+@dataclass
+class SimBooking:
+    id: int
+    uid: str
+    event_type: EventType
+    start: datetime
+    end: datetime
+    attendee: dict[str, Any]
+    metadata: dict[str, str]
+    created_at: datetime
+    status: str = "accepted"
+    updated_at: datetime | None = None
+    cancellation_reason: str | None = None
+    rescheduled: bool = False
+    rescheduled_from_uid: str | None = None
+    source: str = "api"  # "api" or "booking-page" (an outside booking via /_sim)
+
+
+@dataclass
+class Calendar:
+    """Bookings and reservations of the catalog's hosts."""
+
+    catalog: Catalog
+    clock_offset: timedelta = timedelta()
+    bookings: dict[str, SimBooking] = field(default_factory=dict)
+    reservations: dict[str, SimReservation] = field(default_factory=dict)
+    _next_id: int = 1000
+    _sequence: int = 0
+
+    def __post_init__(self) -> None:
+        self.event_types = {
+            et_id: EventType(et_id, host, minutes, title)
+            for et_id, (host, minutes, title) in self.catalog.event_types().items()
+        }
+        self.hosts = sorted({et.host for et in self.event_types.values()})
+
+    # -------------------------------------------------------------- basics
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.clock_offset
+
+    def reset(self) -> None:
+        self.bookings.clear()
+        self.reservations.clear()
+        self.clock_offset = timedelta()
+
+    def event_type(self, event_type_id: int) -> EventType:
+        found = self.event_types.get(event_type_id)
+        if found is None:
+            raise CalcomProblem(404, f"Event type with id={event_type_id} not found")
+        return found
+
+    def active_reservations(self) -> list[SimReservation]:
+        """Reservations that have not expired (expired ones are dropped)."""
+        now = self.now()
+        for uid in [u for u, r in self.reservations.items() if r.until <= now]:
+            del self.reservations[uid]
+        return sorted(self.reservations.values(), key=lambda r: r.sequence)
+
+    def _accepted(self) -> Iterator[SimBooking]:
+        return (b for b in self.bookings.values() if b.status in ("accepted", "pending"))
+
+    def host_has_booking(self, host: str, start: datetime, end: datetime) -> bool:
+        return any(
+            b.event_type.host == host and b.start < end and start < b.end for b in self._accepted()
+        )
+
+    def host_has_reservation(self, host: str, start: datetime, end: datetime) -> bool:
+        return any(
+            r.event_type.host == host and r.slot_start < end and start < r.slot_end
+            for r in self.active_reservations()
+        )
+
+    def free_slots(self, event_type: EventType, start: datetime, end: datetime) -> list[datetime]:
+        """Grid starts in ``[start, end)``, in the future, where the host has no booking
+        and no active reservation (anyone's) overlapping the event's length."""
+        length = timedelta(minutes=event_type.minutes)
+        now = self.now()
+        return [
+            slot
+            for slot in grid_starts(self.catalog, start, end, event_type.minutes)
+            if slot > now
+            and not self.host_has_booking(event_type.host, slot, slot + length)
+            and not self.host_has_reservation(event_type.host, slot, slot + length)
+        ]
+
+    # -------------------------------------------------------------- reservations
+    def reserve(
+        self, event_type: EventType, slot_start: datetime, slot_minutes: int, minutes: int
+    ) -> SimReservation:
+        """Reserve a slot; 422 when it is booked or reserved on the same event type."""
+        slot_end = slot_start + timedelta(minutes=slot_minutes)
+        self._refuse_taken_on_event_type(event_type, slot_start, slot_end, ignore_uid=None)
+        self._sequence += 1
+        reservation = SimReservation(
+            uid=_new_uid(),
+            event_type=event_type,
+            slot_start=slot_start,
+            slot_end=slot_end,
+            minutes=minutes,
+            until=self.now() + timedelta(minutes=minutes),
+            sequence=self._sequence,
+        )
+        self.reservations[reservation.uid] = reservation
+        return reservation
+
+    def _refuse_taken_on_event_type(
+        self, event_type: EventType, start: datetime, end: datetime, ignore_uid: str | None
+    ) -> None:
+        if any(
+            b.event_type.id == event_type.id and b.start < end and start < b.end
+            for b in self._accepted()
+        ):
+            raise CalcomProblem(422, "Can't reserve a slot if the event is already booked.")
+        if any(
+            r.event_type.id == event_type.id
+            and r.uid != ignore_uid
+            and r.slot_start < end
+            and start < r.slot_end
+            for r in self.active_reservations()
+        ):
+            raise CalcomProblem(422, "This time slot is already reserved by another user.")
+
+    def reservation(self, uid: str) -> SimReservation | None:
+        return next((r for r in self.active_reservations() if r.uid == uid), None)
+
+    def extend(
+        self,
+        uid: str,
+        event_type: EventType,
+        slot_start: datetime,
+        slot_minutes: int,
+        minutes: int,
+    ) -> SimReservation:
+        """Move or prolong an active reservation (404 when unknown or expired)."""
+        found = self.reservation(uid)
+        if found is None:
+            raise CalcomProblem(404, f"Reserved slot with uid={uid} not found")
+        slot_end = slot_start + timedelta(minutes=slot_minutes)
+        self._refuse_taken_on_event_type(event_type, slot_start, slot_end, ignore_uid=uid)
+        found.event_type = event_type
+        found.slot_start, found.slot_end = slot_start, slot_end
+        found.minutes = minutes
+        found.until = self.now() + timedelta(minutes=minutes)
+        return found
+
+    def release(self, uid: str) -> None:
+        """Delete a reservation (404 when unknown or expired)."""
+        if self.reservation(uid) is None:
+            raise CalcomProblem(404, f"Reserved slot with uid={uid} not found")
+        del self.reservations[uid]
+
+    # -------------------------------------------------------------- bookings
+    def book(
+        self,
+        event_type: EventType,
+        start: datetime,
+        *,
+        attendee: dict[str, Any],
+        metadata: dict[str, str],
+        reserved_slot_uid: str | None,
+        respect_reservations: bool = False,
+        source: str = "api",
+    ) -> SimBooking:
+        """Create an accepted booking, checking what Cal.com checks (see the contract)."""
+        end = start + timedelta(minutes=event_type.minutes)
+        if start < self.now():
+            raise CalcomProblem(400, PAST_MESSAGE)
+        if reserved_slot_uid is not None:
+            self._first_in_line(event_type, start, end, reserved_slot_uid)
+        if respect_reservations and self.host_has_reservation(event_type.host, start, end):
+            raise CalcomProblem(409, wire.RESERVED_BY_SOMEONE_ELSE)
+        if not within_opening_hours(self.catalog, start, end) or self.host_has_booking(
+            event_type.host, start, end
+        ):
+            raise CalcomProblem(400, wire.HOST_UNAVAILABLE)
+        self.reservations.pop(reserved_slot_uid or "", None)
+        self._next_id += 1
+        booking = SimBooking(
+            id=self._next_id,
+            uid=_new_uid(),
+            event_type=event_type,
+            start=start,
+            end=end,
+            attendee=attendee,
+            metadata=metadata,
+            created_at=self.now(),
+            source=source,
+        )
+        self.bookings[booking.uid] = booking
+        return booking
+
+    def _first_in_line(
+        self, event_type: EventType, start: datetime, end: datetime, uid: str
+    ) -> None:
+        """409 unless the earliest active reservation of this exact slot is ``uid``."""
+        same_slot = [
+            r
+            for r in self.active_reservations()
+            if r.event_type.id == event_type.id and r.slot_start == start and r.slot_end == end
+        ]
+        if same_slot and same_slot[0].uid != uid:
+            raise CalcomProblem(409, wire.RESERVED_BY_SOMEONE_ELSE)
+
+    def booking(self, uid: str) -> SimBooking:
+        found = self.bookings.get(uid)
+        if found is None:
+            raise CalcomProblem(404, f"Booking with uid={uid} not found")
+        return found
+
+    def cancel(self, uid: str, reason: str | None) -> SimBooking:
+        """Cancel a booking; 400 when it is already cancelled."""
+        booking = self.booking(uid)
+        if booking.status == "cancelled":
+            raise CalcomProblem(400, "This booking has already been cancelled.")
+        booking.status = "cancelled"
+        booking.cancellation_reason = reason
+        booking.updated_at = self.now()
+        return booking
+
+    def reschedule(self, uid: str, start: datetime, reason: str | None) -> SimBooking:
+        """Move a booking: the old one is cancelled (rescheduled), a new one is created."""
+        old = self.booking(uid)
+        if old.status == "cancelled":
+            raise CalcomProblem(400, "Can't reschedule a cancelled booking.")
+        old.status = "cancelled"  # frees the host's time for the new slot
+        try:
+            new = self.book(
+                old.event_type,
+                start,
+                attendee=old.attendee,
+                metadata=old.metadata,
+                reserved_slot_uid=None,
+            )
+        except CalcomProblem:
+            old.status = "accepted"
+            raise
+        old.rescheduled = True
+        old.cancellation_reason = reason
+        old.updated_at = self.now()
+        new.rescheduled_from_uid = old.uid
+        return new
+
+
+def _new_uid() -> str:
+    return secrets.token_urlsafe(16).replace("-", "a").replace("_", "b")

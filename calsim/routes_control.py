@@ -1,0 +1,150 @@
+"""Test and demo controls under ``/_sim`` (no auth; not part of Cal.com's surface)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from calcom.wire import utc_iso
+from calsim.dependencies import SimDep
+from calsim.envelope import success
+from calsim.shapes import booking_data, reservation_data
+from calsim.traffic import Fault, FaultKind
+
+router = APIRouter(prefix="/_sim", tags=["simulator controls"])
+
+
+class _Control(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LatencyIn(_Control):
+    endpoint: str = Field(description="templated path, e.g. /v2/bookings, or '*'")
+    seconds: float = Field(ge=0, le=120)
+
+
+class FaultIn(_Control):
+    endpoint: str = Field(description="templated path or '*', optionally 'POST /v2/bookings'")
+    kind: FaultKind
+    times: int | None = Field(default=None, ge=1, description="null = every time")
+    event_type_id: int | None = None
+    probability: float | None = Field(default=None, gt=0, le=1)
+
+
+class OutsideBookingIn(_Control):
+    event_type_id: int
+    start: AwareDatetime
+    respect_reservations: bool = True
+    name: str = "Laufkundschaft"
+    email: str = "walk-in@salon.example"
+
+
+class WebhookIn(_Control):
+    url: str | None
+    secret: str | None = None
+
+
+class ClockIn(_Control):
+    advance_seconds: float = Field(ge=0)
+
+
+def _faults(sim: Any) -> list[dict[str, Any]]:
+    return [
+        {
+            "endpoint": f.endpoint,
+            "kind": f.kind,
+            "times": f.times,
+            "event_type_id": f.event_type_id,
+            "probability": f.probability,
+        }
+        for f in sim.traffic.faults
+    ]
+
+
+@router.post("/latency")
+async def set_latency(body: LatencyIn, sim: SimDep) -> dict[str, Any]:
+    """Delay every request to ``endpoint`` (``*`` = all) by ``seconds`` (0 removes it)."""
+    if body.seconds:
+        sim.traffic.latency[body.endpoint] = body.seconds
+    else:
+        sim.traffic.latency.pop(body.endpoint, None)
+    return {"latency": dict(sim.traffic.latency)}
+
+
+@router.post("/faults", status_code=201)
+async def add_fault(body: FaultIn, sim: SimDep) -> dict[str, Any]:
+    """Inject a fault (first matching fault wins, in the order they were added)."""
+    sim.traffic.faults.append(Fault(**body.model_dump()))
+    return {"faults": _faults(sim)}
+
+
+@router.delete("/faults")
+async def clear_faults(sim: SimDep) -> dict[str, Any]:
+    """Remove every fault."""
+    sim.traffic.faults.clear()
+    return {"faults": []}
+
+
+@router.post("/outside-booking", status_code=201)
+async def outside_booking(body: OutsideBookingIn, sim: SimDep) -> JSONResponse:
+    """Book as somebody else would: through Cal.com's booking page (reserved time is
+    respected: 409 when reserved, 400 when booked) or blind through the API."""
+    event_type = sim.calendar.event_type(body.event_type_id)
+    booking = sim.calendar.book(
+        event_type,
+        body.start,
+        attendee={
+            "name": body.name,
+            "email": body.email,
+            "timeZone": sim.calendar.catalog.timezone,
+        },
+        metadata={},
+        reserved_slot_uid=None,
+        respect_reservations=body.respect_reservations,
+        source="booking-page" if body.respect_reservations else "api",
+    )
+    sim.webhooks.created(booking)
+    return success(booking_data(sim.calendar, booking), status=201)
+
+
+@router.get("/state")
+async def state(sim: SimDep) -> dict[str, Any]:
+    """All bookings (any status), active reservations, and the Cal.com request count."""
+    calendar = sim.calendar
+    return {
+        "now": utc_iso(calendar.now()),
+        "bookings": [
+            booking_data(calendar, b)
+            for b in sorted(calendar.bookings.values(), key=lambda b: b.id)
+        ],
+        "reservations": [reservation_data(r) for r in calendar.active_reservations()],
+        "request_count": sim.traffic.request_count,
+        "faults": _faults(sim),
+        "latency": dict(sim.traffic.latency),
+    }
+
+
+@router.post("/reset")
+async def reset(sim: SimDep) -> dict[str, str]:
+    """Forget bookings, reservations, faults, latency, counters and clock shifts."""
+    sim.reset()
+    return {"status": "reset"}
+
+
+@router.post("/webhook")
+async def configure_webhook(body: WebhookIn, sim: SimDep) -> dict[str, Any]:
+    """Send BOOKING_* webhooks to ``url`` (null stops them), signed with ``secret``."""
+    sim.webhooks.target.url = body.url
+    sim.webhooks.target.secret = body.secret
+    return {"url": body.url, "signed": bool(body.secret)}
+
+
+@router.post("/clock")
+async def advance_clock(body: ClockIn, sim: SimDep) -> dict[str, str]:
+    """Move the simulator's clock forward (reservations expire, rate windows roll)."""
+    sim.calendar.clock_offset += timedelta(seconds=body.advance_seconds)
+    return {"now": utc_iso(sim.calendar.now())}

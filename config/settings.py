@@ -1,0 +1,75 @@
+"""The single settings class of the project.
+
+Every environment variable of ``shared/contracts/interface.md`` is read here and nowhere
+else; the rest of the code receives a :class:`Settings` instance (or values taken from it).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEMO_CATALOG_PATH = PROJECT_ROOT / "domain" / "demo_catalog.toml"
+
+
+class Settings(BaseSettings):
+    """Runtime configuration, from the environment (and ``.env`` when present)."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+
+    # Temporal
+    temporal_address: str = "localhost:7233"
+    temporal_namespace: str = "default"
+    temporal_task_queue: str = "booking-calls"
+    temporal_api_key: SecretStr | None = None
+    temporal_tls_cert: Path | None = None
+    temporal_tls_key: Path | None = None
+
+    # PostgreSQL (unset -> embedded PostgreSQL in `booking dev`)
+    database_url: str | None = None
+
+    # Cal.com (unset -> simulator in `booking dev`; https://api.cal.com otherwise)
+    calcom_api_url: str | None = None
+    calcom_api_key: SecretStr | None = None
+    calcom_webhook_secret: SecretStr | None = None
+
+    # Retell
+    retell_api_key: SecretStr | None = None
+
+    # Salon
+    catalog_path: Path = DEMO_CATALOG_PATH
+    hold_seconds: int = Field(default=90, ge=10, le=600)
+    salon_timezone: str = "Europe/Berlin"
+
+    # HTTP
+    api_port: int = 8000
+
+    # Extensions (documented in README "Configuration")
+    check_budget_seconds: float = Field(default=2.5, gt=0, le=30)
+    booking_budget_seconds: float = Field(default=6.0, gt=0, le=60)
+    worker_metrics_port: int = 9464
+    log_level: str = "INFO"
+    log_json: bool = True
+    calsim_port: int = 8090
+    calsim_rate_limit_per_minute: int = 120
+    calsim_webhook_url: str | None = None
+    data_dir: Path = PROJECT_ROOT / ".data"
+    # Tests only: a PostgreSQL server to create throw-away databases on.
+    test_database_url: str | None = None
+    ci: bool = False
+
+    @property
+    def calcom_base_url(self) -> str:
+        return (self.calcom_api_url or "https://api.cal.com").rstrip("/")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

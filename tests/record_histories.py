@@ -1,0 +1,156 @@
+"""Record the replay fixtures in ``tests/histories/`` from real runs of the workflows.
+
+``make histories`` (``python -m tests.record_histories``) starts a Temporal dev server,
+PostgreSQL and the Cal.com simulator, drives every path of the call workflow and writes
+each closed workflow's history as JSON. ``tests/test_replay.py`` replays them all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+
+from calsim.control import SimControl
+from calsim.server import SimulatorServer
+from temporalio.testing import WorkflowEnvironment
+
+from config.settings import DEMO_CATALOG_PATH
+from domain.catalog import load_catalog
+from tests.harness import (
+    SEARCH_ATTRIBUTES,
+    CallStack,
+    call_stack,
+    next_open_day,
+    start_postgres_server,
+    temporal_cli_path,
+)
+from workflows.call import CallWorkflow
+from workflows.converter import data_converter
+from workflows.messages import CallEnded, CancelHold, Customer, ExtendHold, StartBooking
+from workflows.outside_booking import CalcomBookingEvent, CalcomBookingEventWorkflow
+
+HISTORIES = Path(__file__).parent / "histories"
+CUSTOMER = Customer(name="Erika Mustermann", phone="+4930999999")
+Scenario = Callable[[CallStack, SimControl, str], Awaitable[None]]
+
+
+async def booked(stack: CallStack, sim: SimControl, call_id: str) -> None:
+    await stack.check(call_id, "Dauerwelle", next_open_day(hour=10))
+    await stack.handle(call_id).execute_update(
+        CallWorkflow.start_booking, StartBooking(customer=CUSTOMER)
+    )
+
+
+async def slot_taken(stack: CallStack, sim: SimControl, call_id: str) -> None:
+    start = next_open_day(hour=11)
+    await stack.check(call_id + "-first", "Färben", start)
+    await stack.check(call_id, "Färben", start)
+    await stack.handle(call_id + "-first").signal(CallWorkflow.call_ended, CallEnded())
+
+
+async def outside_booking(stack: CallStack, sim: SimControl, call_id: str) -> None:
+    start = next_open_day(hour=14)
+    await stack.check(call_id, "Herrenhaarschnitt", start)
+    outside = await sim.outside_booking(event_type_id=1004, start=start, respect_reservations=False)
+    event = CalcomBookingEvent(
+        trigger="BOOKING_CREATED",
+        calcom_uid=outside["uid"],
+        event_type_id=1004,
+        start=start,
+        end=start + timedelta(minutes=15),
+    )
+    await stack.client.execute_workflow(
+        CalcomBookingEventWorkflow.run,
+        event,
+        id=f"calcom-{call_id}",
+        task_queue=stack.task_queue,
+    )
+    await asyncio.sleep(0.5)
+    await stack.handle(call_id).execute_update(CallWorkflow.extend_hold, ExtendHold())
+
+
+async def compensated(stack: CallStack, sim: SimControl, call_id: str) -> None:
+    await stack.check(call_id, "Dauerwelle", next_open_day(hour=13))
+    await sim.add_fault(endpoint="/v2/bookings", kind="reject", event_type_id=2004)
+    await stack.handle(call_id).execute_update(
+        CallWorkflow.start_booking, StartBooking(customer=CUSTOMER)
+    )
+
+
+async def lost_response(stack: CallStack, sim: SimControl, call_id: str) -> None:
+    await stack.check(call_id, "Dauerwelle", next_open_day(hour=15))
+    await sim.add_fault(endpoint="/v2/bookings", kind="lost_response", event_type_id=2002, times=1)
+    await stack.handle(call_id).execute_update(
+        CallWorkflow.start_booking, StartBooking(customer=CUSTOMER)
+    )
+
+
+async def expired(stack: CallStack, sim: SimControl, call_id: str) -> None:
+    await stack.check(call_id, "Föhnen", next_open_day(hour=12), hold_seconds=1)
+    await asyncio.sleep(2.5)
+    await stack.handle(call_id).execute_update(
+        CallWorkflow.start_booking, StartBooking(customer=CUSTOMER)
+    )
+
+
+async def extended_then_cancelled(stack: CallStack, sim: SimControl, call_id: str) -> None:
+    await stack.check(call_id, "Bartpflege", next_open_day(hour=9))
+    handle = stack.handle(call_id)
+    for _ in range(4):
+        await handle.execute_update(CallWorkflow.extend_hold, ExtendHold(seconds=30))
+    await handle.execute_update(CallWorkflow.cancel_hold, CancelHold())
+
+
+async def hung_up(stack: CallStack, sim: SimControl, call_id: str) -> None:
+    await stack.check(call_id, "Damenhaarschnitt", next_open_day(hour=16))
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "booked": booked,
+    "slot_taken": slot_taken,
+    "outside_booking": outside_booking,
+    "compensated": compensated,
+    "lost_response": lost_response,
+    "expired_then_rebooked": expired,
+    "extended_then_cancelled": extended_then_cancelled,
+    "hung_up": hung_up,
+}
+
+
+async def record() -> None:
+    HISTORIES.mkdir(exist_ok=True)
+    pg = start_postgres_server()
+    catalog = load_catalog(DEMO_CATALOG_PATH)
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(temporal_cli_path()),
+        dev_server_log_level="error",
+        search_attributes=SEARCH_ATTRIBUTES,
+        data_converter=data_converter,
+    )
+    try:
+        with SimulatorServer(catalog) as server:
+            control = SimControl(server.url)
+            for name, scenario in SCENARIOS.items():
+                await control.reset()
+                url = pg.create_database(migrate=True)
+                try:
+                    async with call_stack(env.client, url, server) as stack:
+                        call_id = f"history-{name}"
+                        await scenario(stack, control, call_id)
+                        handle = stack.handle(call_id)
+                        await handle.signal(CallWorkflow.call_ended, CallEnded())
+                        await handle.result()
+                        history = await handle.fetch_history()
+                        (HISTORIES / f"{name}.json").write_text(history.to_json())
+                        print(f"recorded {name}")
+                finally:
+                    pg.drop_database(url)
+    finally:
+        await env.shutdown()
+        pg.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(record())

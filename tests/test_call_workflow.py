@@ -1,0 +1,252 @@
+"""The call workflow end to end: real worker, real activities, the Cal.com simulator over
+HTTP and real PostgreSQL. Each test checks what a caller and the salon would notice."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from store import holds as store
+from tests.harness import assert_eventually, call_stack, next_open_day, unique
+from workflows.call import CallWorkflow
+from workflows.messages import (
+    BookingStatus,
+    CallEnded,
+    CancelHold,
+    Customer,
+    ExtendHold,
+    StartBooking,
+)
+from workflows.outside_booking import (
+    CalcomBookingEvent,
+    CalcomBookingEventWorkflow,
+    calcom_event_workflow_id,
+)
+
+CUSTOMER = Customer(name="Jürgen Müller", phone="+4930123456")
+
+
+def accepted(state: dict) -> list[dict]:
+    return [b for b in state["bookings"] if b["status"] == "accepted"]
+
+
+async def active_claims(engine, call_id: str) -> list:
+    return [c for c in await store.list_claims(engine, call_id=call_id) if c.status == "held"]
+
+
+@pytest.fixture
+async def stack(temporal_client, database_url, simulator, sim):
+    async with call_stack(temporal_client, database_url, simulator) as s:
+        yield s
+
+
+async def test_compound_service_is_held_then_booked_in_parallel(stack, sim):
+    call_id = unique("booked")
+    start = next_open_day(hour=10, minute=45)
+
+    held = await stack.check(call_id, "Dauerwelle", start)
+
+    assert held.outcome == "held" and held.available
+    assert held.hold_seconds_left is not None and 80 <= held.hold_seconds_left <= 90
+    state = await sim.state()
+    assert len(state["reservations"]) == 3  # A, B, D staffed; C is the processing gap
+
+    handle = stack.handle(call_id)
+    result = await handle.execute_update(
+        CallWorkflow.start_booking, StartBooking(customer=CUSTOMER)
+    )
+
+    assert result.status == "booked" and result.booked and result.appointment_id
+    uids = {s.key: s.calcom_booking_uid for s in result.segments}
+    assert uids["C"] is None and all(uids[k] for k in "ABD")
+    bookings = accepted(await sim.state())
+    assert sorted(b["uid"] for b in bookings) == sorted(uids[k] for k in "ABD")
+    assert all(b["metadata"]["call_id"] == call_id for b in bookings)
+    claims = await store.list_claims(stack.engine, call_id=call_id)
+    assert sorted(c.status for c in claims) == ["booked"] * 3
+
+    # A repeated start_booking (Retell retry) answers the same and books nothing more.
+    again = await handle.execute_update(CallWorkflow.start_booking, StartBooking(customer=CUSTOMER))
+    assert again.appointment_id == result.appointment_id
+    assert len(accepted(await sim.state())) == 3
+
+    await handle.signal(CallWorkflow.call_ended, CallEnded(reason="user_hangup"))
+    final = await handle.result()
+    assert final.status == BookingStatus.BOOKED
+
+
+async def test_second_caller_gets_alternatives_for_a_held_slot(stack, sim):
+    start = next_open_day(hour=11)
+    first = await stack.check(unique("first"), "Färben", start)
+    assert first.available
+
+    second = await stack.check(unique("second"), "Färben", start)
+
+    assert second.outcome == "slot_taken" and not second.available
+    assert 1 <= len(second.alternatives) <= 3
+    for alt in second.alternatives:
+        assert alt.start != start
+        assert alt.end - alt.start == timedelta(minutes=90)
+    # Nothing of the second caller's attempt is left behind.
+    assert len((await sim.state())["reservations"]) == 2
+
+
+async def test_booking_inside_another_plans_processing_gap_is_possible(stack, sim):
+    start = next_open_day(hour=9)
+    perm = await stack.check(unique("perm"), "Färben", start)  # A 9:00-9:30, gap until 10:00
+    assert perm.available
+
+    in_gap = await stack.check(unique("beard"), "Bartpflege", start + timedelta(minutes=30))
+
+    assert in_gap.outcome == "held"
+
+
+async def test_outside_booking_during_the_hold_marks_it_lost(stack, sim, temporal_client):
+    call_id = unique("lost")
+    start = next_open_day(hour=14)
+    assert (await stack.check(call_id, "Herrenhaarschnitt", start)).available
+
+    # Someone books the same stylist through Cal.com's API, ignoring our reservation.
+    outside = await sim.outside_booking(event_type_id=1004, start=start, respect_reservations=False)
+    event = CalcomBookingEvent(
+        trigger="BOOKING_CREATED",
+        calcom_uid=outside["uid"],
+        event_type_id=1004,
+        start=start,
+        end=start + timedelta(minutes=15),
+    )
+    result = await temporal_client.execute_workflow(
+        CalcomBookingEventWorkflow.run,
+        event,
+        id=calcom_event_workflow_id(event.trigger, event.calcom_uid),
+        task_queue=stack.task_queue,
+    )
+    assert result.signalled_calls == [call_id]
+
+    async def hold_released():
+        assert await active_claims(stack.engine, call_id) == []
+
+    await assert_eventually(hold_released)
+    answer = await stack.handle(call_id).execute_update(CallWorkflow.extend_hold, ExtendHold())
+    assert answer.outcome == "hold_lost" and answer.alternatives
+    booking = await stack.handle(call_id).execute_update(
+        CallWorkflow.start_booking, StartBooking(customer=CUSTOMER)
+    )
+    assert booking.status == "slot_taken" and booking.reason == "hold_lost"
+    assert [b["uid"] for b in accepted(await sim.state())] == [outside["uid"]]
+
+
+async def test_failing_segment_is_compensated_leaving_no_booking(stack, sim):
+    call_id = unique("comp")
+    start = next_open_day(hour=10)
+    assert (await stack.check(call_id, "Dauerwelle", start)).available
+    await sim.add_fault(endpoint="/v2/bookings", kind="reject", event_type_id=2004)
+
+    result = await stack.handle(call_id).execute_update(
+        CallWorkflow.start_booking, StartBooking(customer=CUSTOMER)
+    )
+
+    assert result.status == "slot_taken" and not result.booked
+    assert result.alternatives
+    assert accepted(await sim.state()) == []
+    assert await active_claims(stack.engine, call_id) == []
+    assert (await sim.state())["reservations"] == []
+
+
+async def test_lost_response_after_calcom_committed_yields_exactly_one_booking(stack, sim):
+    call_id = unique("lostresp")
+    start = next_open_day(hour=15)
+    assert (await stack.check(call_id, "Dauerwelle", start)).available
+    await sim.add_fault(endpoint="/v2/bookings", kind="lost_response", event_type_id=2002, times=1)
+
+    result = await stack.handle(call_id).execute_update(
+        CallWorkflow.start_booking, StartBooking(customer=CUSTOMER)
+    )
+
+    assert result.status == "booked"
+    bookings = accepted(await sim.state())
+    assert sorted(b["eventTypeId"] for b in bookings) == [2001, 2002, 2004]
+
+
+async def test_hold_expires_and_releases_everything(temporal_client, database_url, simulator, sim):
+    async with call_stack(temporal_client, database_url, simulator, hold_seconds=2) as stack:
+        call_id = unique("expiry")
+        held = await stack.check(call_id, "Föhnen", next_open_day(hour=12))
+        assert held.available
+
+        async def expired():
+            state = await stack.handle(call_id).query(CallWorkflow.state)
+            assert state.status == BookingStatus.EXPIRED
+
+        await assert_eventually(expired, timeout=15)
+        assert await active_claims(stack.engine, call_id) == []
+        assert (await sim.state())["reservations"] == []
+        answer = await stack.handle(call_id).execute_update(CallWorkflow.extend_hold, ExtendHold())
+        assert answer.outcome == "expired"
+
+
+async def test_expired_hold_books_after_a_fresh_hold_when_still_free(
+    temporal_client, database_url, simulator, sim
+):
+    async with call_stack(temporal_client, database_url, simulator, hold_seconds=1) as stack:
+        call_id = unique("rehold")
+        assert (await stack.check(call_id, "Bartpflege", next_open_day(hour=16))).available
+
+        async def expired():
+            state = await stack.handle(call_id).query(CallWorkflow.state)
+            assert state.status == BookingStatus.EXPIRED
+
+        await assert_eventually(expired, timeout=15)
+        result = await stack.handle(call_id).execute_update(
+            CallWorkflow.start_booking, StartBooking(customer=CUSTOMER)
+        )
+        assert result.status == "booked" and result.fresh_hold
+        assert len(accepted(await sim.state())) == 1
+
+
+async def test_extension_is_bounded(stack, sim):
+    call_id = unique("extend")
+    held = await stack.check(call_id, "Herrenhaarschnitt", next_open_day(hour=9, minute=30))
+    handle = stack.handle(call_id)
+
+    outcomes = [
+        (await handle.execute_update(CallWorkflow.extend_hold, ExtendHold(seconds=60))).outcome
+        for _ in range(4)
+    ]
+
+    assert outcomes == ["extended", "extended", "extended", "extend_limit"]
+    state = await handle.query(CallWorkflow.state)
+    assert state.hold_expires_at > held.hold_expires_at
+    assert state.status == BookingStatus.HOLDING
+
+
+async def test_cancel_and_hang_up_release_the_hold(stack, sim):
+    cancelled_call, hung_up_call = unique("cancel"), unique("hangup")
+    day = next_open_day(hour=13)
+    assert (await stack.check(cancelled_call, "Herrenhaarschnitt", day)).available
+    assert (await stack.check(hung_up_call, "Damenhaarschnitt", day)).available
+
+    cancelled = await stack.handle(cancelled_call).execute_update(
+        CallWorkflow.cancel_hold, CancelHold()
+    )
+    await stack.handle(hung_up_call).signal(CallWorkflow.call_ended, CallEnded())
+    final = await stack.handle(hung_up_call).result()
+
+    assert cancelled.outcome == "cancelled"
+    assert final.status == BookingStatus.RELEASED
+    assert await active_claims(stack.engine, cancelled_call) == []
+    assert await active_claims(stack.engine, hung_up_call) == []
+    assert (await sim.state())["reservations"] == []
+
+
+async def test_new_check_releases_the_previous_hold(stack, sim):
+    call_id = unique("recheck")
+    day = next_open_day(hour=10)
+    assert (await stack.check(call_id, "Herrenhaarschnitt", day)).available
+    moved = await stack.check(call_id, "Herrenhaarschnitt", day + timedelta(minutes=15))
+
+    assert moved.outcome == "held"
+    claims = await active_claims(stack.engine, call_id)
+    assert [c.start for c in claims] == [day + timedelta(minutes=15)]
+    assert len((await sim.state())["reservations"]) == 1

@@ -1,0 +1,146 @@
+"""The worker: runs call workflows and their activities.
+
+``python worker.py`` or ``booking worker``. Connects to Temporal (dev server, cluster or
+Temporal Cloud with API key or mTLS), serves metrics for Prometheus (the project's on
+``WORKER_METRICS_PORT``, the Temporal SDK's on ``WORKER_METRICS_PORT + 1``) and shuts down
+gracefully on SIGTERM/SIGINT: in-flight activities get ``GRACEFUL_SHUTDOWN`` to finish,
+then are cancelled (bookings compensate, holds are released by their workflows).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+from prometheus_client import start_http_server
+from temporalio.client import Client
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.service import RPCError
+from temporalio.worker import Worker
+
+from activities.alternatives import AlternativeActivities
+from activities.bookings import BookingActivities
+from activities.deps import ActivityDeps
+from activities.holds import HoldActivities
+from activities.outside import OutsideBookingActivities
+from calcom.client import CalcomClient
+from config import Settings, get_settings
+from domain.catalog import load_catalog
+from observability.logging import configure_logging, get_logger
+from observability.metrics import WORKFLOWS_OPEN
+from store.db import create_engine_for
+from workflows.call import CallWorkflow
+from workflows.connect import connect
+from workflows.messages import BookingStatus
+from workflows.outside_booking import CalcomBookingEventWorkflow
+
+GRACEFUL_SHUTDOWN = timedelta(seconds=10)
+log = get_logger("worker")
+
+
+def activities_for(deps: ActivityDeps) -> list:
+    """Every activity of the project, bound to its dependencies."""
+    holds = HoldActivities(deps)
+    bookings = BookingActivities(deps)
+    alternatives = AlternativeActivities(deps)
+    outside = OutsideBookingActivities(deps)
+    return [
+        holds.check_slots,
+        holds.acquire_claims,
+        holds.reserve_segment,
+        holds.release_hold,
+        holds.extend_hold,
+        holds.validate_hold,
+        bookings.book_segment,
+        bookings.cancel_segment,
+        bookings.finalize_booking,
+        bookings.record_booking_outcome,
+        alternatives.find_alternatives,
+        outside.record_outside_booking,
+    ]
+
+
+def build_worker(client: Client, deps: ActivityDeps, *, task_queue: str) -> Worker:
+    """A worker for the call workflows and all activities on ``task_queue``."""
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[CallWorkflow, CalcomBookingEventWorkflow],
+        activities=activities_for(deps),
+        graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+        max_concurrent_activities=200,
+        max_concurrent_local_activities=200,
+    )
+
+
+@contextlib.asynccontextmanager
+async def activity_deps(settings: Settings) -> AsyncIterator[ActivityDeps]:
+    """Cal.com client (one pooled connection per worker) and the database engine."""
+    if not settings.database_url:
+        raise SystemExit("DATABASE_URL is not set (booking dev sets it for you)")
+    catalog = load_catalog(settings.catalog_path)
+    engine = create_engine_for(settings.database_url)
+    api_key = settings.calcom_api_key.get_secret_value() if settings.calcom_api_key else None
+    async with CalcomClient(settings.calcom_base_url, api_key) as calcom:
+        try:
+            yield ActivityDeps(calcom=calcom, engine=engine, catalog=catalog)
+        finally:
+            await engine.dispose()
+
+
+async def report_open_workflows(client: Client, *, every: float = 30.0) -> None:
+    """Keep ``booking_workflows_open{status}`` current from Temporal visibility, so a
+    call stuck in one phase (e.g. ``booking``) raises an alert."""
+    while True:
+        for status in BookingStatus:
+            try:
+                count = await client.count_workflows(
+                    f'WorkflowType="CallWorkflow" AND ExecutionStatus="Running" '
+                    f'AND BookingStatus="{status.value}"'
+                )
+            except RPCError as exc:
+                log.warning("visibility count failed", error=str(exc))
+                break
+            WORKFLOWS_OPEN.labels(status=status.value).set(count.count)
+        await asyncio.sleep(every)
+
+
+async def run_worker(settings: Settings) -> None:
+    """Run until SIGTERM/SIGINT, then shut down gracefully."""
+    configure_logging(level=settings.log_level, json=settings.log_json)
+    start_http_server(settings.worker_metrics_port)
+    runtime = Runtime(
+        telemetry=TelemetryConfig(
+            metrics=PrometheusConfig(bind_address=f"0.0.0.0:{settings.worker_metrics_port + 1}")
+        )
+    )
+    client = await connect(settings, runtime=runtime)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    async with activity_deps(settings) as deps:
+        worker = build_worker(client, deps, task_queue=settings.temporal_task_queue)
+        log.info(
+            "worker started",
+            task_queue=settings.temporal_task_queue,
+            temporal=settings.temporal_address,
+            metrics_port=settings.worker_metrics_port,
+        )
+        reporter = asyncio.create_task(report_open_workflows(client))
+        async with worker:
+            await stop.wait()
+            reporter.cancel()
+            log.info("worker stopping", grace_seconds=GRACEFUL_SHUTDOWN.total_seconds())
+    log.info("worker stopped")
+
+
+def main() -> None:
+    asyncio.run(run_worker(get_settings()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Temporal workflows: decisions only, deterministic, all I/O through activities."""

@@ -1,0 +1,41 @@
+"""The markdown the Temporal UI shows as a call's current details. Pure and
+deterministic (UTC times: workflows do no time-zone work)."""
+
+from __future__ import annotations
+
+from workflows.messages import CallState
+
+
+def _hm(dt: object) -> str:
+    return dt.strftime("%a %d %b %H:%M UTC") if dt is not None else "-"  # type: ignore[attr-defined]
+
+
+def details_markdown(state: CallState) -> str:
+    lines = [f"**Status:** `{state.status.value}`"]
+    if state.service:
+        lines.append(f"**Service:** {state.service}, {_hm(state.start)} - {_hm(state.end)}")
+    if state.hold_id:
+        lines.append(f"**Hold:** `{state.hold_id}` until {_hm(state.hold_expires_at)}")
+        if state.hold_lost:
+            lines.append("**Hold lost** to an outside booking")
+    if state.segments:
+        lines.append("")
+        lines.append("| segment | time (UTC) | resource | status | Cal.com booking |")
+        lines.append("|---|---|---|---|---|")
+        for s in state.segments:
+            lines.append(
+                f"| {s.key} {s.name} | {s.start:%H:%M}-{s.end:%H:%M} | {s.resource or 'gap'} "
+                f"| {s.status} | {s.calcom_booking_uid or '-'} |"
+            )
+    if state.appointment_id:
+        lines.append(f"\n**Appointment:** `{state.appointment_id}`")
+    if state.call_ended:
+        lines.append("\nCall ended.")
+    return "\n".join(lines)
+
+
+def static_summary(service: str | None, start: object) -> str:
+    """One line for the workflow list: "Dauerwelle, Thu 26 Nov 09:45 UTC"."""
+    if not service:
+        return "call"
+    return f"{service}, {_hm(start)}"

@@ -1,0 +1,198 @@
+"""Messages of the call workflow: one pydantic model per workflow, update, signal and
+query argument and result, so fields can be added later without breaking histories.
+
+The workflow speaks in outcome codes and aware UTC datetimes; the API turns them into
+German sentences in the salon's time zone.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.catalog import Service
+
+
+class BookingStatus(StrEnum):
+    """Phase of a call as ops see it (search attribute ``BookingStatus``)."""
+
+    IDLE = "idle"
+    HOLDING = "holding"
+    BOOKING = "booking"
+    BOOKED = "booked"
+    RELEASED = "released"
+    EXPIRED = "expired"
+    FAILED = "failed"
+
+
+class _Msg(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class CallInput(_Msg):
+    """Workflow input; everything the workflow must not compute itself (no time zones,
+    no file reads) is passed in."""
+
+    call_id: str
+    from_number: str | None = None
+    agent_id: str | None = None
+    salon_timezone: str = "Europe/Berlin"
+    hold_seconds: int = 90
+    max_extensions: int = 3
+    max_hold_total_seconds: int = 300
+    check_budget_seconds: float = 2.5
+    booking_budget_seconds: float = 6.0
+    lifetime_seconds: int = 2 * 3600
+    # After the call ended and nothing is pending, the workflow closes.
+
+
+class Alternative(_Msg):
+    start: datetime
+    end: datetime
+
+
+class CheckAvailability(_Msg):
+    """Update: hold ``service`` at ``start`` (resolved by the API from spoken German)."""
+
+    service: Service
+    start: datetime
+    request_id: str | None = None
+
+
+HoldOutcome = Literal[
+    "held",  # slot free, hold placed
+    "slot_taken",  # someone else holds or booked it; alternatives given
+    "hold_lost",  # our hold was taken by an outside booking; alternatives given
+    "extended",
+    "extend_limit",  # no more extensions allowed; hold unchanged
+    "cancelled",
+    "expired",
+    "no_hold",
+    "outside_opening_hours",  # Cal.com has no slot there (closed); alternatives given
+    "failed",  # Cal.com or the database failed; nothing held
+]
+
+
+class HoldResult(_Msg):
+    """Answer to check_availability, extend_hold and cancel_hold."""
+
+    outcome: HoldOutcome
+    available: bool
+    service: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    hold_id: str | None = None
+    hold_expires_at: datetime | None = None
+    hold_seconds_left: int | None = None
+    alternatives: list[Alternative] = Field(default_factory=list)
+
+
+class ExtendHold(_Msg):
+    request_id: str | None = None
+    seconds: int | None = None  # default: the workflow's hold_seconds
+
+
+class CancelHold(_Msg):
+    request_id: str | None = None
+
+
+class Customer(_Msg):
+    name: str
+    phone: str | None = None
+    email: str | None = None
+
+
+class StartBooking(_Msg):
+    """Update: book the held slot for ``customer``. With ``check`` and no hold, check and
+    book in one go."""
+
+    customer: Customer
+    check: CheckAvailability | None = None
+    request_id: str | None = None
+
+
+BookingOutcome = Literal[
+    "booked", "pending", "slot_taken", "hold_expired", "failed", "invalid_input", "no_booking"
+]
+
+
+class SegmentView(_Msg):
+    key: str
+    name: str
+    start: datetime
+    end: datetime
+    staff: bool
+    resource: str | None = None
+    calcom_event_type_id: int | None = None
+    calcom_reservation_uid: str | None = None
+    calcom_booking_uid: str | None = None
+    status: Literal["planned", "held", "booking", "booked", "cancelled", "released", "failed"] = (
+        "planned"
+    )
+
+
+class BookingResult(_Msg):
+    """Answer to start_booking and booking_status."""
+
+    status: BookingOutcome
+    booked: bool = False
+    appointment_id: str | None = None
+    service: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    segments: list[SegmentView] = Field(default_factory=list)
+    alternatives: list[Alternative] = Field(default_factory=list)
+    customer_name: str | None = None
+    fresh_hold: bool = False  # the hold had expired; a new one was placed before booking
+    reason: str | None = None  # short machine-readable cause when not booked
+
+
+class OutsideBooking(_Msg):
+    """Signal: a booking made outside this call overlaps (or may overlap) our hold."""
+
+    calcom_uid: str
+    resource: str
+    start: datetime
+    end: datetime
+
+
+class CallEnded(_Msg):
+    reason: str | None = None
+
+
+class CallAnalyzed(_Msg):
+    successful: bool | None = None
+    summary: str | None = None
+    sentiment: str | None = None
+
+
+class Attempt(_Msg):
+    """One entry of the call's history, for ops and ``GET /calls/{id}``."""
+
+    at: datetime
+    kind: str
+    outcome: str
+    detail: str | None = None
+
+
+class CallState(_Msg):
+    """All workflow state a query returns as-is."""
+
+    call_id: str
+    status: BookingStatus = BookingStatus.IDLE
+    service: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    hold_id: str | None = None
+    hold_expires_at: datetime | None = None
+    hold_lost: bool = False
+    extensions_used: int = 0
+    segments: list[SegmentView] = Field(default_factory=list)
+    appointment_id: str | None = None
+    booking: BookingResult | None = None
+    call_ended: bool = False
+    call_analysis: CallAnalyzed | None = None
+    attempts: list[Attempt] = Field(default_factory=list)
