@@ -11,13 +11,13 @@ import asyncio
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from domain.alternatives import rank_alternatives
 from temporalio import activity
 
 from activities.deps import ActivityDeps
 from activities.failures import to_application_error
 from activities.models import AlternativesResult, FindAlternatives
 from calcom.errors import CalcomError
+from domain.alternatives import rank_alternatives
 from domain.planning import Plan, plan_service
 from store import holds as store
 from workflows.messages import Alternative

@@ -126,7 +126,7 @@ class BookingActivities:
             try:
                 uid = seg.calcom_booking_uid
                 if uid is None:
-                    found = await self._find_ours(activity.info().workflow_id, seg)
+                    found = await self._find_ours(activity.info().workflow_id or "", seg)
                     if found is None or found.status == "cancelled":
                         return CancelSegmentResult(cancelled_uid=None)
                     uid = found.uid

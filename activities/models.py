@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain.catalog import Service
 from workflows.messages import Alternative, Customer, SegmentView
 
+ReleaseOutcome = Literal["released", "expired", "lost", "superseded", "failed"]
+
 
 class _Arg(BaseModel):
     model_config = ConfigDict(extra="ignore")
@@ -49,7 +51,7 @@ class ReserveSegment(_Arg):
 class ReleaseHold(_Arg):
     hold_id: str
     reservation_uids: list[str] = Field(default_factory=list)
-    outcome: Literal["released", "expired", "lost", "superseded", "failed"] = "released"
+    outcome: ReleaseOutcome = "released"
 
 
 class ExtendHoldRequest(_Arg):

@@ -43,11 +43,12 @@ async def run_replay(settings: Settings, files: list[Path], query: str | None, l
     if query:
         client = await connect(settings)
         histories = client.list_workflows(query, limit=limit).map_histories()
-        async for result in rp.replay_workflows(histories, raise_on_replay_failure=False):
-            total += 1
-            if result.replay_failure:
-                failures += 1
-                console.print(f"[red]FAIL[/] {result.replay_failure}")
+        async with rp.workflow_replay_iterator(histories) as results:
+            async for result in results:
+                total += 1
+                if result.replay_failure:
+                    failures += 1
+                    console.print(f"[red]FAIL[/] {result.replay_failure}")
         console.print(f"fetched by query: {query}")
     console.print(f"{total - failures}/{total} histories replayed cleanly")
     return 1 if failures or total == 0 else 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import warnings
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import URL
 
@@ -16,7 +17,7 @@ from sqlalchemy.engine import URL
 class EmbeddedPostgres:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = Path(data_dir)
-        self._server = None
+        self._server: Any = None
 
     def start(self, database: str = "postgres") -> str:
         """Start (or reuse) the server; returns a ``postgresql+psycopg`` URL."""

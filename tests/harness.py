@@ -185,11 +185,10 @@ async def call_stack(
     client: Any, database_url: str, simulator: Any, **inputs: Any
 ) -> AsyncIterator[CallStack]:
     """Worker (real activities) + Cal.com client to ``simulator`` + the test database."""
-    from store.db import create_engine_for
-
     from activities.deps import ActivityDeps
     from calcom.client import CalcomClient
     from domain.catalog import load_catalog
+    from store.db import create_engine_for
     from worker import build_worker
 
     catalog = load_catalog(get_settings().catalog_path)

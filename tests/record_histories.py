@@ -12,10 +12,10 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 
-from calsim.control import SimControl
-from calsim.server import SimulatorServer
 from temporalio.testing import WorkflowEnvironment
 
+from calsim.control import SimControl
+from calsim.server import SimulatorServer
 from config.settings import DEMO_CATALOG_PATH
 from domain.catalog import load_catalog
 from tests.harness import (

@@ -9,6 +9,7 @@ cancelled, and survive a worker crash on another worker.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from temporalio.common import RetryPolicy
 
@@ -16,7 +17,7 @@ from temporalio.common import RetryPolicy
 # request as invalid.
 NON_RETRYABLE = ["SlotUnavailable", "InvalidRequest", "NotFound"]
 
-CRITICAL_PATH = {
+CRITICAL_PATH: dict[str, Any] = {
     "start_to_close_timeout": timedelta(seconds=5),
     "schedule_to_close_timeout": timedelta(seconds=12),
     "retry_policy": RetryPolicy(
@@ -29,7 +30,7 @@ CRITICAL_PATH = {
 }
 
 # Releasing must eventually happen: retry for a long time.
-CLEANUP = {
+CLEANUP: dict[str, Any] = {
     "start_to_close_timeout": timedelta(seconds=10),
     "schedule_to_close_timeout": timedelta(minutes=10),
     "retry_policy": RetryPolicy(
@@ -39,7 +40,7 @@ CLEANUP = {
     ),
 }
 
-BOOK = {
+BOOK: dict[str, Any] = {
     "start_to_close_timeout": timedelta(seconds=20),
     "heartbeat_timeout": timedelta(seconds=5),
     "schedule_to_close_timeout": timedelta(minutes=2),
@@ -52,7 +53,7 @@ BOOK = {
     ),
 }
 
-COMPENSATE = {
+COMPENSATE: dict[str, Any] = {
     "start_to_close_timeout": timedelta(seconds=20),
     "heartbeat_timeout": timedelta(seconds=5),
     "schedule_to_close_timeout": timedelta(hours=1),
@@ -63,7 +64,7 @@ COMPENSATE = {
     ),
 }
 
-RECORD = {
+RECORD: dict[str, Any] = {
     "start_to_close_timeout": timedelta(seconds=10),
     "schedule_to_close_timeout": timedelta(minutes=30),
     "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=20)),

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
+from temporalio.common import SearchAttributeUpdate
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
@@ -30,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         FindAlternatives,
         RecordBookingOutcome,
         ReleaseHold,
+        ReleaseOutcome,
         ReserveSegment,
         SlotCheck,
         ValidateHold,
@@ -42,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.messages import (
         Alternative,
         Attempt,
+        BookingOutcome,
         BookingResult,
         BookingStatus,
         CallAnalyzed,
@@ -366,7 +369,7 @@ class CallWorkflow:
         self._publish()
         return self._hold_result("extended")
 
-    async def _release_hold(self, outcome: str) -> None:
+    async def _release_hold(self, outcome: ReleaseOutcome) -> None:
         """Release the current hold (claims and reservations) and record why."""
         if self._state.hold_id is None:
             return
@@ -383,12 +386,12 @@ class CallWorkflow:
         status = BookingStatus.EXPIRED if outcome == "expired" else BookingStatus.RELEASED
         self._set_status(status)
 
-    async def _release(self, hold_id: str, uids: list[str], outcome: str) -> None:
+    async def _release(self, hold_id: str, uids: list[str], outcome: ReleaseOutcome) -> None:
         await workflow.execute_local_activity_method(
             HoldActivities.release_hold,
-            ReleaseHold(hold_id=hold_id, reservation_uids=uids, outcome=outcome),  # type: ignore[arg-type]
+            ReleaseHold(hold_id=hold_id, reservation_uids=uids, outcome=outcome),
             summary=f"release hold ({outcome})",
-            **CLEANUP,  # type: ignore[arg-type]
+            **CLEANUP,
         )
 
     async def _taken(
@@ -487,7 +490,7 @@ class CallWorkflow:
                     compound=self._service.is_compound,
                 ),
                 summary="record appointment",
-                **RECORD,  # type: ignore[arg-type]
+                **RECORD,
             )
             self._state.appointment_id = appointment_id
             self._state.hold_expires_at = None
@@ -509,12 +512,13 @@ class CallWorkflow:
                 reason="slot_taken" if outcome.slot_taken else "calcom_error",
             ),
             summary="record booking outcome",
-            **RECORD,  # type: ignore[arg-type]
+            **RECORD,
         )
         self._attempt(
             "book", "slot_taken" if outcome.slot_taken else "failed", "; ".join(outcome.errors)
         )
         if outcome.slot_taken:
+            assert self._state.start is not None
             alternatives = await self._alternatives(self._service, self._state.start)
             result = self._booking_result(
                 "slot_taken", alternatives=alternatives, reason="slot_taken"
@@ -547,7 +551,7 @@ class CallWorkflow:
                 fn,
                 arg,
                 summary=summary,
-                **CRITICAL_PATH,  # type: ignore[arg-type]
+                **CRITICAL_PATH,
             )
         except ActivityError as exc:
             if raise_errors:
@@ -590,7 +594,7 @@ class CallWorkflow:
 
     def _booking_result(
         self,
-        status: str,
+        status: BookingOutcome,
         *,
         appointment_id: str | None = None,
         alternatives: list[Alternative] | None = None,
@@ -599,7 +603,7 @@ class CallWorkflow:
         name: str | None = None,
     ) -> BookingResult:
         return BookingResult(
-            status=status,  # type: ignore[arg-type]
+            status=status,
             booked=status == "booked",
             appointment_id=appointment_id,
             service=self._state.service,
@@ -634,7 +638,9 @@ class CallWorkflow:
 
     def _publish(self) -> None:
         """Search attributes and the UI's current details follow the phase."""
-        updates = [BOOKING_STATUS.value_set(self._state.status.value)]
+        updates: list[SearchAttributeUpdate[Any]] = [
+            BOOKING_STATUS.value_set(self._state.status.value)
+        ]
         if self._state.service:
             updates.append(SERVICE_NAME.value_set(self._state.service))
         if self._state.start:

@@ -63,7 +63,7 @@ class CalcomBookingEventWorkflow:
                 rescheduled_from_uid=event.rescheduled_from_uid,
             ),
             summary=f"record outside booking {event.calcom_uid}",
-            **RECORD,  # type: ignore[arg-type]
+            **RECORD,
         )
         signalled: list[str] = []
         for call_id in found.call_ids:

@@ -14,8 +14,8 @@ import asyncio
 from dataclasses import dataclass, field
 
 from temporalio import workflow
-from temporalio.common import ActivityCancellationType
 from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
     from activities.bookings import BookingActivities
@@ -68,7 +68,7 @@ async def book_all(
             ),
             cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
             summary=f"Cal.com: book {service} segment {seg.key}",
-            **BOOK,  # type: ignore[arg-type]
+            **BOOK,
         )
         for seg in staffed
     ]
@@ -123,7 +123,7 @@ async def _compensate(segments: list[SegmentView]) -> None:
                 BookingActivities.cancel_segment,
                 CancelSegment(workflow_id=workflow.info().workflow_id, segment=seg),
                 summary=f"compensate: cancel segment {seg.key}",
-                **COMPENSATE,  # type: ignore[arg-type]
+                **COMPENSATE,
             )
             for seg in segments
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from temporalio.common import SearchAttributeKey
 
 CALL_ID = SearchAttributeKey.for_keyword("CallId")
@@ -9,7 +11,7 @@ BOOKING_STATUS = SearchAttributeKey.for_keyword("BookingStatus")
 SERVICE_NAME = SearchAttributeKey.for_keyword("ServiceName")
 SLOT_START = SearchAttributeKey.for_datetime("SlotStart")
 
-ALL_KEYS = (CALL_ID, BOOKING_STATUS, SERVICE_NAME, SLOT_START)
+ALL_KEYS: tuple[SearchAttributeKey[Any], ...] = (CALL_ID, BOOKING_STATUS, SERVICE_NAME, SLOT_START)
 
 
 def cli_flags() -> list[str]:
