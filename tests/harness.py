@@ -177,7 +177,9 @@ class CallStack:
     def handle(self, call_id: str) -> Any:
         from workflows.ids import call_workflow_id
 
-        return self.client.get_workflow_handle(call_workflow_id(call_id))
+        from workflows.call import CallWorkflow
+
+        return self.client.get_workflow_handle_for(CallWorkflow.run, call_workflow_id(call_id))
 
 
 @contextlib.asynccontextmanager

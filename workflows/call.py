@@ -318,10 +318,15 @@ class CallWorkflow:
         self._state.start = plan.start
         self._state.end = plan.end
         self._state.hold_id = hold_id
-        self._state.hold_expires_at = acquired.expires_at
+        # The durable timer is the authority; the database's expiry (set by the activity's
+        # clock a moment earlier) is the safety net. Never promise more than either.
+        self._state.hold_expires_at = min(
+            acquired.expires_at, workflow.now() + timedelta(seconds=self._inp.hold_seconds)
+        )
         self._state.hold_lost = False
         self._state.extensions_used = 0
         self._hold_active = True
+        self._hold_version += 1  # wakes the run loop: arm the timer for this hold
         self._state.segments = [
             s.model_copy(update={"calcom_reservation_uid": uids[s.key], "status": "held"})
             if s.staff
@@ -343,7 +348,11 @@ class CallWorkflow:
             return self._hold_result("no_hold")
         seconds = req.seconds or self._inp.hold_seconds
         assert self._hold_started is not None and self._state.hold_id is not None
-        held_total = (workflow.now() - self._hold_started).total_seconds() + seconds
+        assert self._state.hold_expires_at is not None
+        # Extending adds time; it never shortens the hold the caller was promised.
+        now = workflow.now()
+        target = max(self._state.hold_expires_at, now) + timedelta(seconds=seconds)
+        held_total = (target - self._hold_started).total_seconds()
         if (
             self._state.extensions_used >= self._inp.max_extensions
             or held_total > self._inp.max_hold_total_seconds
@@ -353,7 +362,9 @@ class CallWorkflow:
         result = await self._local(
             HoldActivities.extend_hold,
             ExtendHoldRequest(
-                hold_id=self._state.hold_id, hold_seconds=seconds, segments=self._state.segments
+                hold_id=self._state.hold_id,
+                hold_seconds=int((target - now).total_seconds()),
+                segments=self._state.segments,
             ),
             summary="extend hold",
         )
