@@ -33,7 +33,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 chaos: $(STAMP)
-	$(BIN)/pytest -q -m chaos --run-chaos
+	$(BIN)/pytest -q tests/test_faults.py --run-chaos
 
 # Regenerate the replay fixtures in tests/histories/ from real runs of the workflow.
 histories: $(STAMP)

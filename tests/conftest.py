@@ -23,6 +23,15 @@ from tests.harness import (
 )
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--run-chaos",
+        action="store_true",
+        default=False,
+        help="heavy fault-injection variants: more trials and calls (make chaos)",
+    )
+
+
 @pytest.fixture(scope="session")
 def event_loop_policy() -> asyncio.AbstractEventLoopPolicy:
     return asyncio.DefaultEventLoopPolicy()

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
 import psycopg
 from sqlalchemy.engine import make_url
 
@@ -36,10 +37,21 @@ def temporal_cli_path() -> Path:
     return Path(found)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def free_port(*, pair: bool = False) -> int:
+    """A free TCP port; with ``pair`` one whose successor is free too (metrics + SDK)."""
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if not pair:
+            return port
+        with socket.socket() as s:
+            try:
+                s.bind(("0.0.0.0", port + 1))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free port pair")
 
 
 def _answers(url: str) -> bool:
@@ -133,6 +145,21 @@ def next_open_day(days_ahead: int = 2, *, hour: int = 10, minute: int = 0):
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone)
 
 
+def perm_slots(n: int, *, days_ahead: int = 3) -> list[Any]:
+    """``n`` non-overlapping two-hour starts (a Dauerwelle each) on open weekdays:
+    9, 11, 13 and 15 o'clock on consecutive Monday-Friday days."""
+    from datetime import timedelta
+
+    first = next_open_day(days_ahead)
+    days = [first]
+    while len(days) * 4 < n:
+        day = days[-1] + timedelta(days=1)
+        while day.weekday() >= 5:
+            day += timedelta(days=1)
+        days.append(day)
+    return [days[i // 4].replace(hour=9 + 2 * (i % 4)) for i in range(n)]
+
+
 @dataclass
 class CallStack:
     """A running worker on its own task queue, with its engine and Cal.com client."""
@@ -175,18 +202,26 @@ class CallStack:
         )
 
     def handle(self, call_id: str) -> Any:
-        from workflows.ids import call_workflow_id
-
         from workflows.call import CallWorkflow
+        from workflows.ids import call_workflow_id
 
         return self.client.get_workflow_handle_for(CallWorkflow.run, call_workflow_id(call_id))
 
 
 @contextlib.asynccontextmanager
 async def call_stack(
-    client: Any, database_url: str, simulator: Any, **inputs: Any
+    client: Any,
+    database_url: str,
+    simulator: Any,
+    *,
+    task_queue: str | None = None,
+    calcom_timeout: float | None = None,
+    **inputs: Any,
 ) -> AsyncIterator[CallStack]:
-    """Worker (real activities) + Cal.com client to ``simulator`` + the test database."""
+    """Worker (real activities) + Cal.com client to ``simulator`` + the test database.
+
+    ``task_queue``: serve an existing queue (e.g. to take over from a killed worker);
+    ``calcom_timeout``: the Cal.com client's read timeout in seconds."""
     from activities.deps import ActivityDeps
     from calcom.client import CalcomClient
     from domain.catalog import load_catalog
@@ -195,9 +230,10 @@ async def call_stack(
 
     catalog = load_catalog(get_settings().catalog_path)
     engine = create_engine_for(database_url)
-    task_queue = unique("calls")
+    task_queue = task_queue or unique("calls")
+    timeout = httpx.Timeout(calcom_timeout, connect=2.0) if calcom_timeout else None
     try:
-        async with CalcomClient(simulator.url, simulator.api_key) as calcom:
+        async with CalcomClient(simulator.url, simulator.api_key, timeout=timeout) as calcom:
             deps = ActivityDeps(calcom=calcom, engine=engine, catalog=catalog)
             async with build_worker(client, deps, task_queue=task_queue):
                 yield CallStack(client, task_queue, engine, catalog, inputs)

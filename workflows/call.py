@@ -18,7 +18,8 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import SearchAttributeUpdate
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 
 with workflow.unsafe.imports_passed_through():
     from activities.alternatives import AlternativeActivities
@@ -105,7 +106,7 @@ class CallWorkflow:
                     await workflow.wait_condition(
                         lambda version=version: (  # type: ignore[misc]
                             self._hold_version != version
-                            or self._state.call_ended
+                            or (self._state.call_ended and not self._booking_running())
                             or self._lost_pending
                         ),
                         timeout=timeout,
@@ -564,7 +565,9 @@ class CallWorkflow:
                 summary=summary,
                 **CRITICAL_PATH,
             )
-        except ActivityError as exc:
+        # A local activity that ran out of time while backing off (e.g. after a 429 with
+        # a long reset) resolves with the bare failure, not wrapped in ActivityError.
+        except (ActivityError, ApplicationError, TemporalTimeoutError) as exc:
             if raise_errors:
                 raise
             self._attempt("error", summary, str(exc.cause or exc))
@@ -669,4 +672,6 @@ def _overlap(a: list[SegmentView], b: list[SegmentView]) -> bool:
 
 
 def _is_slot_unavailable(exc: object) -> bool:
-    return isinstance(exc, ActivityError) and getattr(exc.cause, "type", None) == "SlotUnavailable"
+    if isinstance(exc, ActivityError):
+        exc = exc.cause
+    return isinstance(exc, ApplicationError) and exc.type == "SlotUnavailable"

@@ -37,8 +37,10 @@ class SagaOutcome:
 
 
 def _failure_type(exc: BaseException) -> str | None:
-    if isinstance(exc, ActivityError) and isinstance(exc.cause, ApplicationError):
-        return exc.cause.type
+    if isinstance(exc, ActivityError):
+        exc = exc.cause  # type: ignore[assignment]
+    if isinstance(exc, ApplicationError):
+        return exc.type
     return None
 
 
