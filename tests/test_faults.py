@@ -9,6 +9,7 @@ orphaned Cal.com booking, no duplicate, no leaked hold, no stuck workflow.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import random
 import signal
@@ -279,7 +280,7 @@ def _assert_no_double_booking(state: dict[str, Any]) -> None:
             by_type.setdefault(b["eventTypeId"], []).append(b)
     for bookings in by_type.values():
         spans = sorted((b["start"], b["end"]) for b in bookings)
-        for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
+        for (_, end), (start, _) in itertools.pairwise(spans):
             assert start >= end, f"overlapping bookings: {spans}"
 
 
