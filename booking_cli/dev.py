@@ -32,7 +32,6 @@ BIN = Path(sys.executable).parent
 STOP_GRACE_SECONDS = 8.0
 DEV_DATABASE = "booking"
 DEV_CALCOM_KEY = "cal_test_dev_simulator"
-TEMPORAL_UI_PORT = 8233
 
 
 @dataclass
@@ -146,7 +145,7 @@ def run_dev(settings: Settings) -> int:
                 "--port",
                 port or "7233",
                 "--ui-port",
-                str(TEMPORAL_UI_PORT),
+                str(settings.temporal_ui_port),
                 "--log-level",
                 "warn",
                 *cli_flags(),
@@ -175,7 +174,7 @@ def run_dev(settings: Settings) -> int:
             _wait_http(f"{env['CALCOM_API_URL']}/_sim/state", "Cal.com simulator", sup)
         env["RETELL_API_KEY"] = dev_retell_key(settings)
 
-        _wait_http(f"http://127.0.0.1:{TEMPORAL_UI_PORT}/", "Temporal UI", sup)
+        _wait_http(f"http://127.0.0.1:{settings.temporal_ui_port}/", "Temporal UI", sup)
         sup.start("worker", [sys.executable, str(Path(__file__).parent.parent / "worker.py")], env)
         sup.start("api", [str(BIN / "booking"), "api"], env)
         api = f"http://127.0.0.1:{settings.api_port}"
@@ -204,7 +203,7 @@ def _print_ready(settings: Settings, env: dict[str, str], seconds: float) -> Non
     api = f"http://127.0.0.1:{settings.api_port}"
     table = Table(title=f"booking dev is up ({seconds:.1f} s)", show_header=False)
     table.add_row("API docs", f"{api}/docs")
-    table.add_row("Temporal UI", f"http://localhost:{TEMPORAL_UI_PORT}")
+    table.add_row("Temporal UI", f"http://localhost:{settings.temporal_ui_port}")
     table.add_row("API metrics", f"{api}/metrics")
     table.add_row(
         "Worker metrics",

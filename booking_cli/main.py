@@ -160,6 +160,7 @@ def call(
         conflict=conflict,  # type: ignore[arg-type]
         calsim_url=settings.calcom_api_url or f"http://127.0.0.1:{settings.calsim_port}",
         namespace=settings.temporal_namespace,
+        temporal_ui=f"http://localhost:{settings.temporal_ui_port}",
     )
     raise typer.Exit(run_call(script))
 

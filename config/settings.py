@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     check_budget_seconds: float = Field(default=2.5, gt=0, le=30)
     booking_budget_seconds: float = Field(default=6.0, gt=0, le=60)
     worker_metrics_port: int = 9464
+    temporal_ui_port: int = 8233  # booking dev's Temporal UI
     log_level: str = "INFO"
     log_json: bool = True
     calsim_port: int = 8090
