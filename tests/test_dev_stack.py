@@ -4,6 +4,7 @@ call`` books a demo appointment through it, the workflow is found in Temporal by
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -20,6 +21,18 @@ from tests.harness import assert_eventually, free_port
 BIN = Path(sys.executable).parent
 
 
+async def _booked_workflows(address: str) -> list[str]:
+    """Workflow ids found by ``BookingStatus="booked"`` (visibility may lag a moment)."""
+    client = await Client.connect(address)
+
+    async def found() -> list[str]:
+        ids = [w.id async for w in client.list_workflows('BookingStatus="booked"')]
+        assert ids
+        return ids
+
+    return await assert_eventually(found, timeout=20)
+
+
 def _wait_ready(url: str, proc: subprocess.Popen, timeout: float = 180.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -33,7 +46,7 @@ def _wait_ready(url: str, proc: subprocess.Popen, timeout: float = 180.0) -> Non
     raise AssertionError(f"{url} did not answer within {timeout} s")
 
 
-async def test_booking_dev_then_booking_call_books_and_ctrl_c_leaves_nothing(tmp_path):
+def test_booking_dev_then_booking_call_books_and_ctrl_c_leaves_nothing(tmp_path):
     temporal_port, api_port, calsim_port = free_port(), free_port(), free_port()
     env = {
         **os.environ,
@@ -65,13 +78,8 @@ async def test_booking_dev_then_booking_call_books_and_ctrl_c_leaves_nothing(tmp
         assert "booked" in call.stdout
         assert "Temporal UI: http://localhost:" in call.stdout
 
-        client = await Client.connect(f"127.0.0.1:{temporal_port}")
-
-        async def found_in_visibility() -> None:
-            booked = [w async for w in client.list_workflows('BookingStatus="booked"')]
-            assert len(booked) == 1 and booked[0].id.startswith("call-call_demo_")
-
-        await assert_eventually(found_in_visibility, timeout=20)
+        booked = asyncio.run(_booked_workflows(f"127.0.0.1:{temporal_port}"))
+        assert len(booked) == 1 and booked[0].startswith("call-call_demo_")
     finally:
         dev.send_signal(signal.SIGINT)  # what Ctrl-C sends
         code = dev.wait(timeout=60)
