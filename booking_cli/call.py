@@ -191,5 +191,6 @@ def _hang_up(
         f"{script.temporal_ui}/namespaces/{script.namespace}/workflows/{quote('call-' + call_id)}"
     )
     outcome = "[green]booked[/]" if booked else "[yellow]not booked[/]"
-    console.print(Panel(f"Outcome: {outcome}\nTemporal UI: {link}", title=f"call {call_id}"))
+    console.print(Panel(f"Outcome: {outcome}", title=f"call {call_id}"))
+    console.print(f"Temporal UI: {link}", soft_wrap=True)  # one line: stays clickable
     return 0 if booked else 1

@@ -19,8 +19,11 @@ def tls_config(settings: Settings) -> TLSConfig | bool:
     return settings.temporal_api_key is not None
 
 
-async def connect(settings: Settings, *, runtime: Runtime | None = None) -> Client:
-    """A Temporal client for ``settings`` using the project's data converter."""
+async def connect(
+    settings: Settings, *, runtime: Runtime | None = None, lazy: bool = False
+) -> Client:
+    """A Temporal client for ``settings`` using the project's data converter. ``lazy``
+    connects on first use (the API starts, and answers, while Temporal is down)."""
     api_key = settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
     return await Client.connect(
         settings.temporal_address,
@@ -29,4 +32,5 @@ async def connect(settings: Settings, *, runtime: Runtime | None = None) -> Clie
         tls=tls_config(settings),
         data_converter=data_converter,
         runtime=runtime,
+        lazy=lazy,
     )

@@ -1,0 +1,520 @@
+"""The five Retell functions: understand the arguments (German), ask the call's workflow,
+answer with the documented fields and one German sentence the agent can say.
+
+Every path answers within its budget: a slow or unreachable Temporal becomes a ``pending``
+answer, never a hang or a 500.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.dedupe import AnswerCache
+from api.gateway import CallGateway
+from api.metrics import BUDGET_EXCEEDED
+from config import Settings
+from domain.alternatives import opening_problem
+from domain.catalog import Catalog, Service
+from domain.german_dates import DateParseError, parse_datetime
+from domain.german_times import TimeParseError
+from domain.messages import (
+    msg_available,
+    msg_booking_status,
+    msg_closed_day,
+    msg_extend_limit,
+    msg_failed,
+    msg_hold_cancelled,
+    msg_hold_expired,
+    msg_hold_extended,
+    msg_hold_lost,
+    msg_in_the_past,
+    msg_invalid_date,
+    msg_invalid_time,
+    msg_missing_name,
+    msg_no_hold,
+    msg_outside_opening_hours,
+    msg_slot_taken,
+    msg_unknown_service,
+)
+from domain.names import understand_name
+from domain.service_lookup import find_service, service_names
+from domain.wording import alternative_label
+from observability.logging import get_logger
+from workflows.call import CallWorkflow
+from workflows.messages import (
+    Alternative,
+    BookingResult,
+    CancelHold,
+    CheckAvailability,
+    Customer,
+    ExtendHold,
+    HoldResult,
+    StartBooking,
+)
+
+log = get_logger(__name__)
+
+FUNCTIONS = ("check_availability", "start_booking", "extend_hold", "cancel_hold", "booking_status")
+# How long the API waits beyond the workflow's own budget before answering "pending".
+MARGIN_SECONDS = 1.0
+# Without a tool_call_id, the same function with the same arguments within this window is
+# the same delivery.
+SAME_DELIVERY_WINDOW_SECONDS = 20
+
+MSG_SLOW = (
+    "Einen Moment bitte, unser Kalender antwortet gerade langsam. "
+    "Ich schaue gleich noch einmal nach."
+)
+MSG_CALL_OVER = "Dieses Gespräch ist bereits beendet."
+
+
+class EnvelopeError(ValueError):
+    """The request is not a usable Retell function call (answered 422)."""
+
+
+@dataclass(frozen=True)
+class FunctionCall:
+    name: str
+    args: dict[str, Any]
+    call_id: str
+    from_number: str | None
+    agent_id: str | None
+    tool_call_id: str | None
+
+
+def parse_envelope(payload: Any) -> FunctionCall:
+    """``{name, args, call}`` as Retell sends it with the full envelope."""
+    if not isinstance(payload, dict):
+        raise EnvelopeError("the body must be a JSON object {name, args, call}")
+    name = payload.get("name")
+    if not isinstance(name, str) or not name:
+        raise EnvelopeError("missing function 'name'")
+    if name not in FUNCTIONS:
+        raise EnvelopeError(f"unknown function {name!r}; known: {', '.join(FUNCTIONS)}")
+    args = payload.get("args")
+    if args is None:
+        args = {}
+    if not isinstance(args, dict):
+        raise EnvelopeError("'args' must be a JSON object")
+    call = payload.get("call")
+    if not isinstance(call, dict):
+        raise EnvelopeError(
+            "missing 'call': configure the Retell tool to send the full envelope, not 'args only'"
+        )
+    call_id = call.get("call_id")
+    if not isinstance(call_id, str) or not call_id.strip() or len(call_id) > 200:
+        raise EnvelopeError("missing or invalid 'call.call_id'")
+    from_number = call.get("from_number")
+    agent_id = call.get("agent_id")
+    return FunctionCall(
+        name=name,
+        args=args,
+        call_id=call_id.strip(),
+        from_number=from_number if isinstance(from_number, str) else None,
+        agent_id=agent_id if isinstance(agent_id, str) else None,
+        tool_call_id=_tool_call_id(call, name),
+    )
+
+
+def _tool_call_id(call: dict[str, Any], name: str) -> str | None:
+    """The current invocation's id: the last tool call of this name in the transcript."""
+    items = call.get("transcript_with_tool_calls")
+    if not isinstance(items, list):
+        return None
+    for item in reversed(items):
+        if (
+            isinstance(item, dict)
+            and item.get("role") == "tool_call_invocation"
+            and item.get("name") == name
+            and isinstance(item.get("tool_call_id"), str)
+        ):
+            return str(item["tool_call_id"])
+    return None
+
+
+def request_id(fc: FunctionCall, now: float | None = None) -> str:
+    """Retell's tool_call_id when present, else name + arguments within a short window."""
+    if fc.tool_call_id:
+        return f"tc:{fc.tool_call_id}"
+    canonical = json.dumps(fc.args, sort_keys=True, ensure_ascii=False, default=str)
+    digest = hashlib.sha256(f"{fc.name}\n{canonical}".encode()).hexdigest()[:20]
+    bucket = int((now if now is not None else time.time()) // SAME_DELIVERY_WINDOW_SECONDS)
+    return f"args:{digest}:{bucket}"
+
+
+def _text(args: dict[str, Any], *names: str) -> str | None:
+    for name in names:
+        value = args.get(name)
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, int | float):
+            return str(value)
+        if isinstance(value, str) and value.strip():
+            return value.strip()[:200]
+    return None
+
+
+def _iso(dt: datetime | None) -> str | None:
+    return dt.isoformat() if dt is not None else None
+
+
+class Functions:
+    """Dispatches parsed function calls to the call's workflow."""
+
+    def __init__(self, gateway: CallGateway, settings: Settings, catalog: Catalog) -> None:
+        self.gateway = gateway
+        self.settings = settings
+        self.catalog = catalog
+        self.zone = ZoneInfo(settings.salon_timezone)
+        self.answers = AnswerCache(ttl=SAME_DELIVERY_WINDOW_SECONDS * 3)
+
+    async def dispatch(self, fc: FunctionCall) -> dict[str, Any]:
+        """The answer for ``fc``; duplicates of one delivery share one answer."""
+        rid = request_id(fc)
+        handler = getattr(self, fc.name)
+        return await self.answers.get_or_compute(  # type: ignore[no-any-return]
+            f"{fc.call_id}|{fc.name}|{rid}", lambda: handler(fc, rid)
+        )
+
+    # ------------------------------------------------------------ understanding
+    def _understand_slot(
+        self, args: dict[str, Any], now: datetime
+    ) -> tuple[Service, datetime] | dict[str, Any]:
+        """Service and start from spoken German, or an error answer."""
+        spoken = _text(args, "service", "dienstleistung")
+        service = find_service(self.catalog, spoken) if spoken else None
+        if service is None:
+            names = service_names(self.catalog)
+            return self._hold_answer(error="unknown_service", message=msg_unknown_service(names))
+        date_text = _text(args, "date", "datum")
+        time_text = _text(args, "time", "uhrzeit") or ""
+        if date_text is None:
+            return self._hold_answer(
+                service=service.name, error="invalid_date", message=msg_invalid_date()
+            )
+        try:
+            start = parse_datetime(date_text, time_text, now=now, zone=self.zone)
+        except DateParseError as exc:
+            return self._hold_answer(
+                service=service.name, error="invalid_date", message=msg_invalid_date(str(exc))
+            )
+        except TimeParseError as exc:
+            return self._hold_answer(
+                service=service.name, error="invalid_time", message=msg_invalid_time(str(exc))
+            )
+        except (ValueError, OverflowError):
+            return self._hold_answer(
+                service=service.name, error="invalid_date", message=msg_invalid_date()
+            )
+        if start < now:
+            return self._hold_answer(
+                service=service.name,
+                error="in_the_past",
+                message=msg_in_the_past(start, self.zone, now),
+            )
+        return service, start
+
+    # ------------------------------------------------------------ answers
+    def _hold_answer(
+        self,
+        *,
+        available: bool = False,
+        service: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        hold_id: str | None = None,
+        hold_expires_at: datetime | None = None,
+        hold_seconds_left: int | None = None,
+        alternatives: list[Alternative] | None = None,
+        error: str | None = None,
+        message: str,
+    ) -> dict[str, Any]:
+        return {
+            "available": available,
+            "service": service,
+            "start": _iso(start),
+            "end": _iso(end),
+            "hold_id": hold_id,
+            "hold_expires_at": _iso(hold_expires_at),
+            "hold_seconds_left": hold_seconds_left,
+            "alternatives": [
+                {
+                    "start": a.start.isoformat(),
+                    "end": a.end.isoformat(),
+                    "label": alternative_label(a.start, self.zone),
+                }
+                for a in alternatives or []
+            ],
+            "error": error,
+            "message": message,
+        }
+
+    def _from_hold(
+        self,
+        result: HoldResult,
+        *,
+        service: Service | None = None,
+        requested: datetime | None = None,
+        error: str | None = None,
+    ) -> dict[str, Any]:
+        now = datetime.now(UTC)
+        name = result.service or (service.name if service else None)
+        start = result.start or requested
+        starts = [a.start for a in result.alternatives]
+        left = result.hold_seconds_left or 0
+        outcome = result.outcome
+        if outcome in ("held", "extended", "extend_limit"):
+            assert name is not None and result.start is not None
+            if outcome == "held":
+                message = msg_available(name, result.start, self.zone, left, now)
+            elif outcome == "extended":
+                message = msg_hold_extended(left)
+            else:
+                message = msg_extend_limit(left)
+            return self._hold_answer(
+                available=True,
+                service=name,
+                start=result.start,
+                end=result.end,
+                hold_id=result.hold_id,
+                hold_expires_at=result.hold_expires_at,
+                hold_seconds_left=result.hold_seconds_left,
+                message=message,
+            )
+        if outcome in ("slot_taken", "hold_lost", "outside_opening_hours") and name and start:
+            if error in ("closed_day", "outside_opening_hours"):
+                message = self._opening_message(error, name, start, starts, now)
+            elif outcome == "hold_lost":
+                message = msg_hold_lost(name, start, self.zone, starts, now)
+            elif outcome == "outside_opening_hours":
+                message = self._opening_message("outside_opening_hours", name, start, starts, now)
+            else:
+                message = msg_slot_taken(name, start, self.zone, starts, now)
+        elif outcome == "cancelled":
+            message = msg_hold_cancelled()
+        elif outcome == "expired" and name and start:
+            message = msg_hold_expired(name, start, self.zone, now)
+        elif outcome == "no_hold":
+            message = msg_no_hold("extend")
+        else:
+            message = msg_failed()
+        return self._hold_answer(
+            service=name,
+            start=None,
+            alternatives=result.alternatives,
+            error=error,
+            message=message,
+        )
+
+    def _opening_message(
+        self, problem: str, service: str, start: datetime, starts: list[datetime], now: datetime
+    ) -> str:
+        local = start.astimezone(self.zone)
+        if problem == "closed_day":
+            return msg_closed_day(local.date(), self.zone, starts, now)
+        opening = self.catalog.opening_hours.for_weekday(local.weekday())
+        return msg_outside_opening_hours(service, start, self.zone, opening, starts, now)
+
+    def _booking_answer(self, result: BookingResult, name: str | None = None) -> dict[str, Any]:
+        now = datetime.now(UTC)
+        message = msg_booking_status(
+            result.status,
+            zone=self.zone,
+            service=result.service,
+            start=result.start,
+            customer_name=name or result.customer_name,
+            alternatives=[a.start for a in result.alternatives],
+            now=now,
+        )
+        if result.fresh_hold and result.booked:
+            message = "Die Reservierung war kurz abgelaufen, der Termin war aber noch frei. " + (
+                message
+            )
+        return {
+            "booked": result.booked,
+            "status": result.status,
+            "appointment_id": result.appointment_id,
+            "start": _iso(result.start),
+            "end": _iso(result.end),
+            "segments": [
+                {
+                    "key": s.key,
+                    "start": s.start.isoformat(),
+                    "end": s.end.isoformat(),
+                    "calcom_booking_uid": s.calcom_booking_uid,
+                }
+                for s in result.segments
+            ],
+            "alternatives": [
+                {
+                    "start": a.start.isoformat(),
+                    "end": a.end.isoformat(),
+                    "label": alternative_label(a.start, self.zone),
+                }
+                for a in result.alternatives
+            ],
+            "customer_name": name or result.customer_name,
+            "message": message,
+        }
+
+    def _booking_simple(self, status: str, message: str) -> dict[str, Any]:
+        return {
+            "booked": False,
+            "status": status,
+            "appointment_id": None,
+            "start": None,
+            "end": None,
+            "segments": [],
+            "alternatives": [],
+            "customer_name": None,
+            "message": message,
+        }
+
+    # ------------------------------------------------------------ Temporal, in budget
+    async def _update(self, fc: FunctionCall, update: Any, arg: Any, budget: float) -> Any:
+        inp = self.gateway.call_input(fc.call_id, fc.from_number, fc.agent_id)
+        return await asyncio.wait_for(self.gateway.update(inp, update, arg), budget)
+
+    def _slow(self, fc: FunctionCall, exc: BaseException) -> None:
+        BUDGET_EXCEEDED.labels(function=fc.name).inc()
+        log.warning(
+            "temporal did not answer in budget",
+            function=fc.name,
+            call_id=fc.call_id,
+            error=type(exc).__name__,
+        )
+
+    # ------------------------------------------------------------ the functions
+    async def check_availability(self, fc: FunctionCall, rid: str) -> dict[str, Any]:
+        now = datetime.now(UTC)
+        understood = self._understand_slot(fc.args, now)
+        if isinstance(understood, dict):
+            return understood
+        service, start = understood
+        problem = opening_problem(
+            start, service.total_minutes, self.catalog.opening_hours, self.zone
+        )
+        try:
+            result: HoldResult = await self._update(
+                fc,
+                CallWorkflow.check_availability,
+                CheckAvailability(service=service, start=start, request_id=rid),
+                self.settings.check_budget_seconds + MARGIN_SECONDS,
+            )
+        except WorkflowAlreadyStartedError:
+            return self._hold_answer(service=service.name, message=MSG_CALL_OVER)
+        except (TimeoutError, RPCError, WorkflowUpdateFailedError) as exc:
+            self._slow(fc, exc)
+            return self._hold_answer(service=service.name, message=MSG_SLOW)
+        # Outside opening hours Cal.com has no slot: the workflow's answer carries the
+        # nearest free alternatives. Should Cal.com offer it anyway, Cal.com is right.
+        error = None if result.available else problem
+        return self._from_hold(result, service=service, requested=start, error=error)
+
+    async def start_booking(self, fc: FunctionCall, rid: str) -> dict[str, Any]:
+        spoken = _text(fc.args, "customer_name", "name")
+        understood = understand_name(spoken) if spoken else None
+        if understood is None or not understood.name.strip():
+            return self._booking_simple("invalid_input", msg_missing_name())
+        phone = _text(fc.args, "customer_phone", "telefon") or fc.from_number
+        email = _text(fc.args, "customer_email", "email")
+        check: CheckAvailability | None = None
+        if _text(fc.args, "service", "dienstleistung", "date", "datum"):
+            slot = self._understand_slot(fc.args, datetime.now(UTC))
+            if isinstance(slot, dict):
+                return self._booking_simple("invalid_input", slot["message"])
+            service, start = slot
+            check = CheckAvailability(service=service, start=start, request_id=f"{rid}:check")
+        customer = Customer(name=understood.name, phone=phone, email=email)
+        try:
+            result: BookingResult = await self._update(
+                fc,
+                CallWorkflow.start_booking,
+                StartBooking(customer=customer, check=check, request_id=rid),
+                self.settings.booking_budget_seconds + MARGIN_SECONDS,
+            )
+        except WorkflowAlreadyStartedError:
+            return self._booking_simple("no_booking", MSG_CALL_OVER)
+        except (TimeoutError, RPCError, WorkflowUpdateFailedError) as exc:
+            self._slow(fc, exc)
+            return self._booking_simple("pending", msg_booking_status("pending", zone=self.zone))
+        return self._booking_answer(result, understood.addressed)
+
+    async def extend_hold(self, fc: FunctionCall, rid: str) -> dict[str, Any]:
+        seconds = fc.args.get("seconds")
+        wanted = int(seconds) if isinstance(seconds, int) and 10 <= seconds <= 300 else None
+        try:
+            result: HoldResult = await self._update(
+                fc,
+                CallWorkflow.extend_hold,
+                ExtendHold(request_id=rid, seconds=wanted),
+                self.settings.check_budget_seconds + MARGIN_SECONDS,
+            )
+        except WorkflowAlreadyStartedError:
+            return self._hold_answer(message=MSG_CALL_OVER)
+        except (TimeoutError, RPCError, WorkflowUpdateFailedError) as exc:
+            self._slow(fc, exc)
+            return self._hold_answer(message=MSG_SLOW)
+        return self._from_hold(result)
+
+    async def cancel_hold(self, fc: FunctionCall, rid: str) -> dict[str, Any]:
+        try:
+            result: HoldResult = await self._update(
+                fc,
+                CallWorkflow.cancel_hold,
+                CancelHold(request_id=rid),
+                self.settings.check_budget_seconds + MARGIN_SECONDS,
+            )
+        except WorkflowAlreadyStartedError:
+            return self._hold_answer(message=MSG_CALL_OVER)
+        except (TimeoutError, RPCError, WorkflowUpdateFailedError) as exc:
+            self._slow(fc, exc)
+            return self._hold_answer(message=MSG_SLOW)
+        answer = self._from_hold(result)
+        if result.outcome == "no_hold":
+            answer["message"] = msg_no_hold("cancel")
+        return answer
+
+    async def booking_status(self, fc: FunctionCall, rid: str) -> dict[str, Any]:
+        try:
+            result: BookingResult = await asyncio.wait_for(
+                self.gateway.handle(fc.call_id).query(CallWorkflow.booking_status),
+                self.settings.check_budget_seconds + MARGIN_SECONDS,
+            )
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                return self._booking_simple(
+                    "no_booking", msg_booking_status("no_booking", zone=self.zone)
+                )
+            self._slow(fc, exc)
+            return self._booking_simple("pending", msg_booking_status("pending", zone=self.zone))
+        except TimeoutError as exc:
+            self._slow(fc, exc)
+            return self._booking_simple("pending", msg_booking_status("pending", zone=self.zone))
+        return self._booking_answer(result)
+
+
+def outcome_label(name: str, answer: dict[str, Any]) -> str:
+    """The business outcome of an answer, for ``api_requests_total``."""
+    if answer.get("error"):
+        return str(answer["error"])
+    if "status" in answer:
+        return str(answer["status"])
+    if answer.get("available"):
+        return "available"
+    if answer.get("alternatives"):
+        return "taken"
+    if answer.get("message") == MSG_SLOW:
+        return "pending"
+    return "unavailable"

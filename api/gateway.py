@@ -1,0 +1,104 @@
+"""Everything the API asks of Temporal, in one place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowHandle,
+)
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.service import RPCError, RPCStatusCode
+
+from config import Settings
+from workflows.call import CallWorkflow
+from workflows.ids import call_workflow_id
+from workflows.messages import BookingStatus, CallInput
+from workflows.outside_booking import (
+    CalcomBookingEvent,
+    CalcomBookingEventWorkflow,
+    calcom_event_workflow_id,
+)
+from workflows.search_attributes import BOOKING_STATUS, CALL_ID
+
+
+class CallGateway:
+    def __init__(self, client: Client, settings: Settings) -> None:
+        self.client = client
+        self.settings = settings
+
+    def call_input(self, call_id: str, from_number: str | None, agent_id: str | None) -> CallInput:
+        s = self.settings
+        return CallInput(
+            call_id=call_id,
+            from_number=from_number,
+            agent_id=agent_id,
+            salon_timezone=s.salon_timezone,
+            hold_seconds=s.hold_seconds,
+            check_budget_seconds=s.check_budget_seconds,
+            booking_budget_seconds=s.booking_budget_seconds,
+        )
+
+    def _start_options(self, call_id: str) -> dict[str, Any]:
+        return {
+            "id": call_workflow_id(call_id),
+            "task_queue": self.settings.temporal_task_queue,
+            "id_conflict_policy": WorkflowIDConflictPolicy.USE_EXISTING,
+            # A call id is used once: a finished call is never started again.
+            "id_reuse_policy": WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            "search_attributes": TypedSearchAttributes(
+                [
+                    SearchAttributePair(CALL_ID, call_id),
+                    SearchAttributePair(BOOKING_STATUS, BookingStatus.IDLE.value),
+                ]
+            ),
+            "static_summary": f"Anruf {call_id}",
+        }
+
+    async def update(self, inp: CallInput, update: Any, arg: Any) -> Any:
+        """Run ``update`` on the call's workflow, starting it if this is the first message."""
+        op = WithStartWorkflowOperation(CallWorkflow.run, inp, **self._start_options(inp.call_id))
+        return await self.client.execute_update_with_start_workflow(
+            update, arg, start_workflow_operation=op
+        )
+
+    async def start(self, inp: CallInput) -> None:
+        await self.client.start_workflow(CallWorkflow.run, inp, **self._start_options(inp.call_id))
+
+    def handle(self, call_id: str) -> WorkflowHandle[CallWorkflow, Any]:
+        return self.client.get_workflow_handle_for(CallWorkflow.run, call_workflow_id(call_id))
+
+    async def signal(self, call_id: str, signal: Any, arg: Any) -> bool:
+        """Signal a running call; False when there is no such (running) workflow."""
+        try:
+            await self.handle(call_id).signal(signal, arg)
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                return False
+            raise
+        return True
+
+    async def outside_booking(self, event: CalcomBookingEvent) -> None:
+        """One workflow per Cal.com delivery (its id de-duplicates retries)."""
+        await self.client.start_workflow(
+            CalcomBookingEventWorkflow.run,
+            event,
+            id=calcom_event_workflow_id(event.trigger, event.calcom_uid),
+            task_queue=self.settings.temporal_task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            static_summary=f"Cal.com {event.trigger} {event.calcom_uid}",
+        )
+
+    async def healthy(self) -> bool:
+        try:
+            return bool(await self.client.service_client.check_health())
+        except Exception:
+            return False

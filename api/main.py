@@ -1,0 +1,291 @@
+"""FastAPI app: Retell function calls and webhooks, Cal.com webhooks, call state, health.
+
+``booking api`` serves ``api.main:app``. Tests build their own with :func:`create_app`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+from fastapi import BackgroundTasks, FastAPI, Request, Response
+from fastapi.responses import JSONResponse, PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import ValidationError
+from temporalio.client import Client
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.dedupe import SeenSet
+from api.functions import EnvelopeError, Functions, outcome_label, parse_envelope
+from api.gateway import CallGateway
+from api.metrics import REQUEST_SECONDS, REQUESTS
+from api.security import calcom_signature_ok, retell_signature_ok
+from config import Settings, get_settings
+from domain.catalog import load_catalog
+from observability.logging import configure_logging, get_logger
+from workflows.call import CallWorkflow
+from workflows.connect import connect
+from workflows.messages import CallAnalyzed, CallEnded
+from workflows.outside_booking import CalcomBookingEvent
+
+log = get_logger(__name__)
+CALCOM_TRIGGERS = ("BOOKING_CREATED", "BOOKING_CANCELLED", "BOOKING_RESCHEDULED")
+
+
+def _problem(status: int, detail: str) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"detail": detail})
+
+
+class State:
+    """What the routes share: settings, catalog, the Temporal gateway (once connected)."""
+
+    def __init__(self, settings: Settings, client: Client | None) -> None:
+        self.settings = settings
+        self.catalog = load_catalog(settings.catalog_path)
+        self.client = client
+        self.functions: Functions | None = None
+        self.gateway: CallGateway | None = None
+        self.webhooks_seen = SeenSet()
+        if client is not None:
+            self._wire(client)
+
+    def _wire(self, client: Client) -> None:
+        self.client = client
+        self.gateway = CallGateway(client, self.settings)
+        self.functions = Functions(self.gateway, self.settings, self.catalog)
+
+    async def ensure_connected(self) -> None:
+        if self.client is None:
+            # Lazy: the API comes up (and answers "pending") while Temporal is down.
+            self._wire(await connect(self.settings, lazy=True))
+
+
+def create_app(settings: Settings | None = None, client: Client | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    state = State(settings, client)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if settings.retell_api_key is None:
+            raise RuntimeError("RETELL_API_KEY is not set: Retell requests cannot be verified")
+        await state.ensure_connected()
+        log.info("api ready", temporal=settings.temporal_address)
+        yield
+
+    app = FastAPI(
+        title="Salon booking API",
+        version="0.1.0",
+        summary="Retell custom functions and webhooks -> one Temporal workflow per call.",
+        lifespan=lifespan,
+    )
+    app.state.booking = state
+
+    def retell_key() -> str:
+        assert settings.retell_api_key is not None
+        return settings.retell_api_key.get_secret_value()
+
+    async def signed_json(request: Request) -> Any:
+        """The body, verified on its raw bytes, then parsed; or an error response."""
+        body = await request.body()
+        if not retell_signature_ok(body, retell_key(), request.headers.get("x-retell-signature")):
+            return _problem(401, "missing, invalid or expired X-Retell-Signature")
+        try:
+            return json.loads(body)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return _problem(400, "the body is not valid JSON")
+
+    @app.post(
+        "/retell/functions",
+        summary="A Retell custom-function call",
+        responses={401: {"description": "bad signature"}, 422: {"description": "bad envelope"}},
+    )
+    async def retell_functions(request: Request) -> Response:
+        started = time.perf_counter()
+        payload = await signed_json(request)
+        if isinstance(payload, Response):
+            REQUESTS.labels(function="unknown", outcome="rejected").inc()
+            return payload
+        try:
+            fc = parse_envelope(payload)
+        except EnvelopeError as exc:
+            REQUESTS.labels(function="unknown", outcome="rejected").inc()
+            return _problem(422, str(exc))
+        await state.ensure_connected()
+        assert state.functions is not None
+        try:
+            answer = await state.functions.dispatch(fc)
+        except Exception:
+            # Nothing may reach the agent as a 500: it gets a sentence and can retry.
+            log.exception("function failed", function=fc.name, call_id=fc.call_id)
+            REQUESTS.labels(function=fc.name, outcome="error").inc()
+            return JSONResponse(status_code=503, content={"message": _SORRY, "error": "internal"})
+        elapsed = time.perf_counter() - started
+        outcome = outcome_label(fc.name, answer)
+        REQUESTS.labels(function=fc.name, outcome=outcome).inc()
+        REQUEST_SECONDS.labels(function=fc.name).observe(elapsed)
+        log.info(
+            "function answered",
+            function=fc.name,
+            call_id=fc.call_id,
+            outcome=outcome,
+            ms=round(elapsed * 1000, 1),
+        )
+        return JSONResponse(answer)
+
+    @app.post("/retell/webhook", status_code=204, summary="Retell call events")
+    async def retell_webhook(request: Request, background: BackgroundTasks) -> Response:
+        payload = await signed_json(request)
+        if isinstance(payload, Response):
+            return payload
+        if not isinstance(payload, dict) or not isinstance(payload.get("call"), dict):
+            return _problem(422, "expected {event, call}")
+        event, call = payload.get("event"), payload["call"]
+        call_id = call.get("call_id")
+        if not isinstance(event, str) or not isinstance(call_id, str) or not call_id:
+            return _problem(422, "missing 'event' or 'call.call_id'")
+        REQUESTS.labels(function=f"webhook:{event}", outcome="accepted").inc()
+        if event in ("call_started", "call_ended", "call_analyzed") and (
+            state.webhooks_seen.first_time(f"{call_id}|{event}")
+        ):
+            background.add_task(_call_event, event, call)
+        return Response(status_code=204)
+
+    async def _call_event(event: str, call: dict[str, Any]) -> None:
+        """Runs after the 204: the webhook never waits for Temporal."""
+        call_id = str(call["call_id"])
+        try:
+            await state.ensure_connected()
+            gateway = state.gateway
+            assert gateway is not None
+            if event == "call_started":
+                inp = gateway.call_input(call_id, _str(call, "from_number"), _str(call, "agent_id"))
+                try:
+                    await gateway.start(inp)
+                except WorkflowAlreadyStartedError:
+                    pass
+            elif event == "call_ended":
+                reason = _str(call, "disconnection_reason")
+                await gateway.signal(call_id, CallWorkflow.call_ended, CallEnded(reason=reason))
+            elif event == "call_analyzed":
+                analysis = call.get("call_analysis") or {}
+                await gateway.signal(
+                    call_id,
+                    CallWorkflow.call_analyzed,
+                    CallAnalyzed(
+                        successful=analysis.get("call_successful")
+                        if isinstance(analysis.get("call_successful"), bool)
+                        else None,
+                        summary=_str(analysis, "call_summary"),
+                        sentiment=_str(analysis, "user_sentiment"),
+                    ),
+                )
+            log.info("call event handled", call_event=event, call_id=call_id)
+        except Exception:
+            # Forget it was seen, so Retell's retry can try again.
+            state.webhooks_seen.forget(f"{call_id}|{event}")
+            log.exception("call event failed", call_event=event, call_id=call_id)
+
+    @app.post("/calcom/webhook", summary="Cal.com booking triggers")
+    async def calcom_webhook(request: Request) -> Response:
+        body = await request.body()
+        secret = settings.calcom_webhook_secret
+        if not calcom_signature_ok(
+            body,
+            secret.get_secret_value() if secret else None,
+            request.headers.get("x-cal-signature-256"),
+        ):
+            return _problem(401, "missing or invalid X-Cal-Signature-256")
+        try:
+            payload = json.loads(body)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return _problem(400, "the body is not valid JSON")
+        if not isinstance(payload, dict):
+            return _problem(422, "expected {triggerEvent, payload}")
+        trigger = payload.get("triggerEvent")
+        if trigger not in CALCOM_TRIGGERS:
+            return JSONResponse({"status": "ignored", "trigger": trigger})
+        try:
+            event = _calcom_event(trigger, payload.get("payload"))
+        except (ValidationError, KeyError, TypeError, ValueError) as exc:
+            return _problem(422, f"unusable {trigger} payload: {exc.__class__.__name__}")
+        await state.ensure_connected()
+        assert state.gateway is not None
+        try:
+            await state.gateway.outside_booking(event)
+        except WorkflowAlreadyStartedError:
+            pass  # a repeated delivery
+        except RPCError as exc:
+            log.warning("cal.com event not started", trigger=trigger, error=exc.message)
+            return _problem(503, "Temporal is not reachable; deliver again later")
+        REQUESTS.labels(function=f"calcom:{trigger}", outcome="accepted").inc()
+        return JSONResponse({"status": "accepted", "trigger": trigger})
+
+    @app.get("/calls/{call_id}", summary="A call's state, from its workflow")
+    async def call_state(call_id: str) -> Response:
+        await state.ensure_connected()
+        assert state.gateway is not None
+        try:
+            current = await state.gateway.handle(call_id).query(CallWorkflow.state)
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                return _problem(404, f"no call {call_id!r}")
+            return _problem(503, "Temporal is not reachable")
+        return JSONResponse(current.model_dump(mode="json"))
+
+    @app.get("/healthz", summary="The process is up")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", summary="Temporal is reachable (the API talks to nothing else)")
+    async def readyz() -> Response:
+        await state.ensure_connected()
+        assert state.gateway is not None
+        if await state.gateway.healthy():
+            return JSONResponse({"status": "ready", "temporal": "ok"})
+        return JSONResponse({"status": "not ready", "temporal": "unreachable"}, status_code=503)
+
+    @app.get("/metrics", summary="Prometheus metrics")
+    async def metrics() -> Response:
+        return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return app
+
+
+_SORRY = "Entschuldigung, da ist gerade etwas schiefgegangen. Einen Moment bitte."
+
+
+def _str(obj: dict[str, Any], key: str) -> str | None:
+    value = obj.get(key)
+    return value if isinstance(value, str) else None
+
+
+def _calcom_event(trigger: str, payload: Any) -> CalcomBookingEvent:
+    if not isinstance(payload, dict):
+        raise ValueError("payload")
+    metadata = payload.get("metadata") or {}
+    return CalcomBookingEvent(
+        trigger=trigger,
+        calcom_uid=str(payload["uid"]),
+        event_type_id=payload.get("eventTypeId"),
+        start=datetime.fromisoformat(str(payload["startTime"]).replace("Z", "+00:00")),
+        end=datetime.fromisoformat(str(payload["endTime"]).replace("Z", "+00:00")),
+        status=payload.get("status"),
+        metadata={str(k): str(v) for k, v in metadata.items()}
+        if isinstance(metadata, dict)
+        else {},
+        rescheduled_from_uid=payload.get("rescheduleUid") or payload.get("fromReschedule"),
+    )
+
+
+def _app() -> FastAPI:
+    settings = get_settings()
+    configure_logging(level=settings.log_level, json=settings.log_json)
+    return create_app(settings)
+
+
+app = _app()
