@@ -24,7 +24,12 @@ from activities.models import (
     SlotCheckResult,
     ValidateHold,
 )
-from calcom.errors import CalcomError, NotFoundError, SlotUnavailableError
+from calcom.errors import (
+    CalcomError,
+    InvalidRequestError,
+    NotFoundError,
+    SlotUnavailableError,
+)
 from observability.logging import get_logger
 from observability.metrics import HOLD_OUTCOMES, RACE_DETECTIONS
 from store import holds as store
@@ -167,6 +172,12 @@ class HoldActivities:
         except NotFoundError:
             # The reservation vanished at Cal.com (expired or consumed): the hold is gone.
             return ExtendHoldResult(extended=False)
+        except (SlotUnavailableError, InvalidRequestError) as exc:
+            if isinstance(exc, InvalidRequestError) and exc.status != 422:
+                raise to_application_error(exc) from exc
+            # 422 "Can't reserve a slot if the event is already booked": someone else has it.
+            RACE_DETECTIONS.labels(stage="hold").inc()
+            return ExtendHoldResult(extended=False, lost=True)
         except CalcomError as exc:
             raise to_application_error(exc) from exc
         return ExtendHoldResult(extended=True, expires_at=expires_at)

@@ -64,6 +64,7 @@ class ExtendHoldRequest(_Arg):
 class ExtendHoldResult(_Arg):
     extended: bool
     expires_at: datetime | None = None
+    lost: bool = False  # Cal.com says the time is booked by someone else
 
 
 class ValidateHold(_Arg):

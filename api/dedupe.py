@@ -25,7 +25,12 @@ class AnswerCache:
                 break
             self._entries.pop(key)
 
-    async def get_or_compute(self, key: str, compute: Callable[[], Awaitable[Any]]) -> Any:
+    async def get_or_compute(
+        self,
+        key: str,
+        compute: Callable[[], Awaitable[Any]],
+        keep: Callable[[Any], bool] = lambda _: True,
+    ) -> Any:
         now = time.monotonic()
         self._evict(now)
         found = self._entries.get(key)
@@ -41,7 +46,9 @@ class AnswerCache:
                 future.set_exception(exc)
                 future.exception()  # retrieved: no "never retrieved" warning
             raise
-        future.set_result(result)
+        future.set_result(result)  # concurrent duplicates get it either way
+        if not keep(result):
+            self._entries.pop(key, None)
         return result
 
 

@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -44,6 +43,7 @@ from domain.messages import (
     msg_missing_name,
     msg_no_hold,
     msg_outside_opening_hours,
+    msg_pending,
     msg_slot_taken,
     msg_unknown_service,
 )
@@ -67,7 +67,7 @@ log = get_logger(__name__)
 
 FUNCTIONS = ("check_availability", "start_booking", "extend_hold", "cancel_hold", "booking_status")
 # How long the API waits beyond the workflow's own budget before answering "pending".
-MARGIN_SECONDS = 1.0
+MAX_MARGIN_SECONDS = 1.0
 # Without a tool_call_id, the same function with the same arguments within this window is
 # the same delivery.
 SAME_DELIVERY_WINDOW_SECONDS = 20
@@ -143,10 +143,19 @@ def _tool_call_id(call: dict[str, Any], name: str) -> str | None:
     return None
 
 
-def request_id(fc: FunctionCall, now: float | None = None) -> str:
-    """Retell's tool_call_id when present, else name + arguments within a short window."""
+# Without a tool_call_id, a repeat of these with the same arguments is taken for a
+# duplicate delivery. A repeated extend_hold or cancel_hold may be meant (and costs at most
+# one bounded extension); booking_status only reads.
+DEDUPE_BY_ARGS = ("check_availability", "start_booking")
+
+
+def request_id(fc: FunctionCall, now: float | None = None) -> str | None:
+    """Retell's tool_call_id when present, else (for state-changing functions) name +
+    arguments within a short window; None: every delivery is new."""
     if fc.tool_call_id:
         return f"tc:{fc.tool_call_id}"
+    if fc.name not in DEDUPE_BY_ARGS:
+        return None
     canonical = json.dumps(fc.args, sort_keys=True, ensure_ascii=False, default=str)
     digest = hashlib.sha256(f"{fc.name}\n{canonical}".encode()).hexdigest()[:20]
     bucket = int((now if now is not None else time.time()) // SAME_DELIVERY_WINDOW_SECONDS)
@@ -165,6 +174,11 @@ def _text(args: dict[str, Any], *names: str) -> str | None:
     return None
 
 
+def _wait(budget: float) -> float:
+    """The workflow answers within ``budget``; the API allows a little more for the trip."""
+    return budget + min(MAX_MARGIN_SECONDS, budget / 2)
+
+
 def _iso(dt: datetime | None) -> str | None:
     return dt.isoformat() if dt is not None else None
 
@@ -180,11 +194,16 @@ class Functions:
         self.answers = AnswerCache(ttl=SAME_DELIVERY_WINDOW_SECONDS * 3)
 
     async def dispatch(self, fc: FunctionCall) -> dict[str, Any]:
-        """The answer for ``fc``; duplicates of one delivery share one answer."""
+        """The answer for ``fc``; duplicates of one delivery share one answer (a
+        'pending' answer is not kept: the retry asks the workflow again)."""
         rid = request_id(fc)
         handler = getattr(self, fc.name)
+        if rid is None or fc.name == "booking_status":
+            return await handler(fc, rid)  # type: ignore[no-any-return]
         return await self.answers.get_or_compute(  # type: ignore[no-any-return]
-            f"{fc.call_id}|{fc.name}|{rid}", lambda: handler(fc, rid)
+            f"{fc.call_id}|{fc.name}|{rid}",
+            lambda: handler(fc, rid),
+            keep=lambda answer: not answer.get("_slow"),
         )
 
     # ------------------------------------------------------------ understanding
@@ -388,6 +407,8 @@ class Functions:
 
     def _slow(self, fc: FunctionCall, exc: BaseException) -> None:
         BUDGET_EXCEEDED.labels(function=fc.name).inc()
+        if not isinstance(exc, TimeoutError | RPCError | RuntimeError):
+            log.exception("unexpected error asking the workflow", function=fc.name)
         log.warning(
             "temporal did not answer in budget",
             function=fc.name,
@@ -396,7 +417,7 @@ class Functions:
         )
 
     # ------------------------------------------------------------ the functions
-    async def check_availability(self, fc: FunctionCall, rid: str) -> dict[str, Any]:
+    async def check_availability(self, fc: FunctionCall, rid: str | None) -> dict[str, Any]:
         now = datetime.now(UTC)
         understood = self._understand_slot(fc.args, now)
         if isinstance(understood, dict):
@@ -410,19 +431,19 @@ class Functions:
                 fc,
                 CallWorkflow.check_availability,
                 CheckAvailability(service=service, start=start, request_id=rid),
-                self.settings.check_budget_seconds + MARGIN_SECONDS,
+                _wait(self.settings.check_budget_seconds),
             )
         except WorkflowAlreadyStartedError:
             return self._hold_answer(service=service.name, message=MSG_CALL_OVER)
-        except (TimeoutError, RPCError, WorkflowUpdateFailedError) as exc:
+        except Exception as exc:  # slow, unreachable or failing Temporal: 'pending'
             self._slow(fc, exc)
-            return self._hold_answer(service=service.name, message=MSG_SLOW)
+            return {**self._hold_answer(service=service.name, message=MSG_SLOW), "_slow": True}
         # Outside opening hours Cal.com has no slot: the workflow's answer carries the
         # nearest free alternatives. Should Cal.com offer it anyway, Cal.com is right.
         error = None if result.available else problem
         return self._from_hold(result, service=service, requested=start, error=error)
 
-    async def start_booking(self, fc: FunctionCall, rid: str) -> dict[str, Any]:
+    async def start_booking(self, fc: FunctionCall, rid: str | None) -> dict[str, Any]:
         spoken = _text(fc.args, "customer_name", "name")
         understood = understand_name(spoken) if spoken else None
         if understood is None or not understood.name.strip():
@@ -435,23 +456,25 @@ class Functions:
             if isinstance(slot, dict):
                 return self._booking_simple("invalid_input", slot["message"])
             service, start = slot
-            check = CheckAvailability(service=service, start=start, request_id=f"{rid}:check")
+            check = CheckAvailability(
+                service=service, start=start, request_id=f"{rid}:check" if rid else None
+            )
         customer = Customer(name=understood.name, phone=phone, email=email)
         try:
             result: BookingResult = await self._update(
                 fc,
                 CallWorkflow.start_booking,
                 StartBooking(customer=customer, check=check, request_id=rid),
-                self.settings.booking_budget_seconds + MARGIN_SECONDS,
+                _wait(self.settings.booking_budget_seconds),
             )
         except WorkflowAlreadyStartedError:
             return self._booking_simple("no_booking", MSG_CALL_OVER)
-        except (TimeoutError, RPCError, WorkflowUpdateFailedError) as exc:
+        except Exception as exc:  # slow, unreachable or failing Temporal: 'pending'
             self._slow(fc, exc)
-            return self._booking_simple("pending", msg_booking_status("pending", zone=self.zone))
+            return {**self._booking_simple("pending", msg_pending()), "_slow": True}
         return self._booking_answer(result, understood.addressed)
 
-    async def extend_hold(self, fc: FunctionCall, rid: str) -> dict[str, Any]:
+    async def extend_hold(self, fc: FunctionCall, rid: str | None) -> dict[str, Any]:
         seconds = fc.args.get("seconds")
         wanted = int(seconds) if isinstance(seconds, int) and 10 <= seconds <= 300 else None
         try:
@@ -459,38 +482,38 @@ class Functions:
                 fc,
                 CallWorkflow.extend_hold,
                 ExtendHold(request_id=rid, seconds=wanted),
-                self.settings.check_budget_seconds + MARGIN_SECONDS,
+                _wait(self.settings.check_budget_seconds),
             )
         except WorkflowAlreadyStartedError:
             return self._hold_answer(message=MSG_CALL_OVER)
-        except (TimeoutError, RPCError, WorkflowUpdateFailedError) as exc:
+        except Exception as exc:  # slow, unreachable or failing Temporal: 'pending'
             self._slow(fc, exc)
-            return self._hold_answer(message=MSG_SLOW)
+            return {**self._hold_answer(message=MSG_SLOW), "_slow": True}
         return self._from_hold(result)
 
-    async def cancel_hold(self, fc: FunctionCall, rid: str) -> dict[str, Any]:
+    async def cancel_hold(self, fc: FunctionCall, rid: str | None) -> dict[str, Any]:
         try:
             result: HoldResult = await self._update(
                 fc,
                 CallWorkflow.cancel_hold,
                 CancelHold(request_id=rid),
-                self.settings.check_budget_seconds + MARGIN_SECONDS,
+                _wait(self.settings.check_budget_seconds),
             )
         except WorkflowAlreadyStartedError:
             return self._hold_answer(message=MSG_CALL_OVER)
-        except (TimeoutError, RPCError, WorkflowUpdateFailedError) as exc:
+        except Exception as exc:  # slow, unreachable or failing Temporal: 'pending'
             self._slow(fc, exc)
-            return self._hold_answer(message=MSG_SLOW)
+            return {**self._hold_answer(message=MSG_SLOW), "_slow": True}
         answer = self._from_hold(result)
         if result.outcome == "no_hold":
             answer["message"] = msg_no_hold("cancel")
         return answer
 
-    async def booking_status(self, fc: FunctionCall, rid: str) -> dict[str, Any]:
+    async def booking_status(self, fc: FunctionCall, rid: str | None) -> dict[str, Any]:
         try:
             result: BookingResult = await asyncio.wait_for(
                 self.gateway.handle(fc.call_id).query(CallWorkflow.booking_status),
-                self.settings.check_budget_seconds + MARGIN_SECONDS,
+                _wait(self.settings.check_budget_seconds),
             )
         except RPCError as exc:
             if exc.status == RPCStatusCode.NOT_FOUND:
@@ -498,15 +521,17 @@ class Functions:
                     "no_booking", msg_booking_status("no_booking", zone=self.zone)
                 )
             self._slow(fc, exc)
-            return self._booking_simple("pending", msg_booking_status("pending", zone=self.zone))
-        except TimeoutError as exc:
+            return {**self._booking_simple("pending", msg_pending()), "_slow": True}
+        except Exception as exc:
             self._slow(fc, exc)
-            return self._booking_simple("pending", msg_booking_status("pending", zone=self.zone))
+            return {**self._booking_simple("pending", msg_pending()), "_slow": True}
         return self._booking_answer(result)
 
 
 def outcome_label(name: str, answer: dict[str, Any]) -> str:
     """The business outcome of an answer, for ``api_requests_total``."""
+    if answer.get("_slow"):
+        return "pending"
     if answer.get("error"):
         return str(answer["error"])
     if "status" in answer:
@@ -515,6 +540,4 @@ def outcome_label(name: str, answer: dict[str, Any]) -> str:
         return "available"
     if answer.get("alternatives"):
         return "taken"
-    if answer.get("message") == MSG_SLOW:
-        return "pending"
     return "unavailable"

@@ -135,7 +135,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
             outcome=outcome,
             ms=round(elapsed * 1000, 1),
         )
-        return JSONResponse(answer)
+        return JSONResponse({k: v for k, v in answer.items() if k != "_slow"})
 
     @app.post("/retell/webhook", status_code=204, summary="Retell call events")
     async def retell_webhook(request: Request, background: BackgroundTasks) -> Response:

@@ -125,7 +125,9 @@ def run_dev(settings: Settings) -> int:
         stopping = True
         raise KeyboardInterrupt
 
+    # Explicit for SIGINT too: a shell's background job starts with SIGINT ignored.
     signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     env = dict(os.environ)  # children inherit the user's configuration
     env.setdefault("LOG_JSON", "false")
     started = time.monotonic()

@@ -371,6 +371,10 @@ class CallWorkflow:
         )
         if result is None:
             return self._hold_result("failed")
+        if not result.extended and result.lost:
+            self._state.hold_lost = True
+            await self._release_hold("lost")
+            return await self._lost_result()
         if not result.extended:
             await self._release_hold("expired")
             return self._hold_result("expired")

@@ -1,0 +1,412 @@
+"""The Retell-facing API through its HTTP surface, on real parts: signed requests go
+through FastAPI to a real Temporal server, a real worker, PostgreSQL and the Cal.com
+simulator."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+import time
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from retell.lib.webhook_auth import symmetric
+from temporalio.client import Client
+
+from api.main import create_app
+from config import Settings
+from tests.harness import call_stack, next_open_day, unique
+
+KEY = "key_test_api_0123456789abcdef"
+ISO = re.compile(r"\d{4}-\d{2}-\d{2}|T\d{2}:")  # never said to a caller
+ZONE = ZoneInfo("Europe/Berlin")
+CALCOM_SECRET = "whsec_test_api"
+
+
+def settings_for(task_queue: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "retell_api_key": KEY,
+        "temporal_task_queue": task_queue,
+        "calcom_webhook_secret": CALCOM_SECRET,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@contextlib.asynccontextmanager
+async def api(settings: Settings, client: Client | None) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, client)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
+            yield http
+
+
+def signed(payload: Any, *, key: str = KEY, ts: int | None = None) -> dict[str, Any]:
+    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    return {
+        "content": body.encode(),
+        "headers": {
+            "Content-Type": "application/json",
+            "X-Retell-Signature": symmetric["sign"](body, key, ts),
+        },
+    }
+
+
+def call_obj(call_id: str, name: str | None = None, tool_call_id: str | None = None) -> dict:
+    call: dict[str, Any] = {
+        "call_id": call_id,
+        "agent_id": "agent_test",
+        "call_status": "ongoing",
+        "from_number": "+4915112345678",
+        "to_number": "+4930123456",
+        "direction": "inbound",
+    }
+    if tool_call_id:
+        call["transcript_with_tool_calls"] = [
+            {"role": "user", "content": "Hallo"},
+            {
+                "role": "tool_call_invocation",
+                "tool_call_id": tool_call_id,
+                "name": name,
+                "arguments": "{}",
+            },
+        ]
+    return call
+
+
+async def fn(
+    http: httpx.AsyncClient, call_id: str, name: str, args: dict, tool_call_id: str | None = None
+) -> dict[str, Any]:
+    envelope = {"name": name, "args": args, "call": call_obj(call_id, name, tool_call_id)}
+    response = await http.post("/retell/functions", **signed(envelope))
+    assert response.status_code == 200, response.text
+    answer: dict[str, Any] = response.json()
+    assert answer["message"] and not ISO.search(answer["message"]), answer["message"]
+    return answer
+
+
+def german_date(day: datetime) -> str:
+    return f"{day.day}.{day.month}.{day.year}"
+
+
+@pytest.fixture
+async def stack(temporal_client, database_url, simulator, sim):
+    async with call_stack(temporal_client, database_url, simulator) as s:
+        yield s
+
+
+@pytest.fixture
+async def http(stack, temporal_client):
+    async with api(settings_for(stack.task_queue), temporal_client) as client:
+        yield client
+
+
+# ---------------------------------------------------------------- signatures, envelope
+def test_retell_signature_matches_the_contract_vectors():
+    verify = symmetric["verify"]
+    v1 = "v=1700000000000,d=07024cabe7dd8f6d1c6e4a8324ca92c812e6ad4a7ee506c04f7e462e3321823e"
+    at = {"timestamp": 1700000000000}
+    assert verify('{"event":"call_ended"}', "test-api-key", v1, at)
+    body = '{"name":"start_booking","args":{"customer_name":"Jürgen Müller"}}'
+    v2 = "v=1735689600000,d=32051ed9dc68934b434ee4152084f8b02bb9e5f609639caa874173a65e1f4442"
+    key2, at2 = "key_test_0123456789abcdef", {"timestamp": 1735689600000}
+    assert verify(body, key2, v2, at2)
+    assert not verify(json.dumps(json.loads(body)), key2, v2, at2)  # re-serialised: fails
+    assert verify(body, key2, v2, {"timestamp": 1735689600000 + 300_000})
+    assert not verify(body, key2, v2, {"timestamp": 1735689600000 + 300_001})
+    assert not verify(body, key2, v2.upper().replace("V=", "v="), at2)
+
+
+async def test_missing_bad_and_stale_signatures_are_401(http):
+    envelope = {"name": "check_availability", "args": {}, "call": call_obj("c-sig")}
+    body = json.dumps(envelope).encode()
+    missing = await http.post("/retell/functions", content=body)
+    wrong_key = await http.post("/retell/functions", **signed(envelope, key="another-key"))
+    stale = await http.post(
+        "/retell/functions", **signed(envelope, ts=int(time.time() * 1000) - 301_000)
+    )
+    good = signed(envelope)
+    tampered = await http.post(
+        "/retell/functions", content=good["content"] + b" ", headers=good["headers"]
+    )
+    for response in (missing, wrong_key, stale, tampered):
+        assert response.status_code == 401
+        assert "X-Retell-Signature" in response.json()["detail"]
+
+
+async def test_envelopes_without_call_id_or_with_unknown_function_are_422(http):
+    args_only = await http.post("/retell/functions", **signed({"service": "Dauerwelle"}))
+    no_call_id = await http.post(
+        "/retell/functions", **signed({"name": "check_availability", "args": {}, "call": {}})
+    )
+    unknown = await http.post(
+        "/retell/functions",
+        **signed({"name": "book_everything", "args": {}, "call": call_obj("c-422")}),
+    )
+    assert args_only.status_code == 422 and "name" in args_only.json()["detail"]
+    no_envelope = await http.post(
+        "/retell/functions", **signed({"name": "check_availability", "args": {}})
+    )
+    assert no_envelope.status_code == 422 and "full envelope" in no_envelope.json()["detail"]
+    assert no_call_id.status_code == 422 and "call_id" in no_call_id.json()["detail"]
+    assert unknown.status_code == 422 and "book_everything" in unknown.json()["detail"]
+    not_json = await http.post(
+        "/retell/functions",
+        content=b"{not json",
+        headers={"X-Retell-Signature": symmetric["sign"]("{not json", KEY)},
+    )
+    assert not_json.status_code == 400
+
+
+# ---------------------------------------------------------------- the happy path
+async def test_check_then_book_a_perm_through_the_api(http, sim):
+    call_id = unique("api-happy")
+    day = next_open_day(hour=10, minute=45)
+    check = await fn(
+        http,
+        call_id,
+        "check_availability",
+        {"service": "eine Dauerwelle bitte", "date": german_date(day), "time": "viertel vor elf"},
+    )
+    assert check["available"] is True and check["error"] is None
+    assert check["service"] == "Dauerwelle"
+    assert datetime.fromisoformat(check["start"]) == day
+    assert check["hold_seconds_left"] > 60 and check["hold_id"]
+    assert "10:45 Uhr frei" in check["message"] and "T10" not in check["message"]
+
+    booking = await fn(
+        http, call_id, "start_booking", {"customer_name": "Müller mit ü", "customer_email": None}
+    )
+    assert booking["booked"] is True and booking["status"] == "booked"
+    assert booking["customer_name"] == "Müller"
+    assert "gebucht" in booking["message"] and "Müller" in booking["message"]
+    staffed = [s for s in booking["segments"] if s["calcom_booking_uid"]]
+    assert [s["key"] for s in staffed] == ["A", "B", "D"]
+    accepted = [b for b in (await sim.state())["bookings"] if b["status"] == "accepted"]
+    assert sorted(b["uid"] for b in accepted) == sorted(s["calcom_booking_uid"] for s in staffed)
+
+    status = await fn(http, call_id, "booking_status", {})
+    assert status["status"] == "booked" and status["appointment_id"] == booking["appointment_id"]
+    state = await http.get(f"/calls/{call_id}")
+    assert state.status_code == 200 and state.json()["status"] == "booked"
+    assert (await http.get("/calls/no-such-call")).status_code == 404
+
+
+async def test_a_taken_slot_is_answered_with_german_alternatives(http):
+    day = next_open_day(hour=14)
+    args = {"service": "Herrenhaarschnitt", "date": german_date(day), "time": "14 Uhr"}
+    first = await fn(http, unique("api-first"), "check_availability", args)
+    assert first["available"]
+    second = await fn(http, unique("api-second"), "check_availability", args)
+    assert second["available"] is False and second["error"] is None
+    assert 1 <= len(second["alternatives"]) <= 3
+    for alt in second["alternatives"]:
+        assert alt["label"].endswith("Uhr") and "T" not in alt["label"]
+        assert datetime.fromisoformat(alt["start"]) != day
+    assert "leider" in second["message"] and "anbieten" in second["message"]
+
+
+async def test_german_error_codes_for_unknown_service_bad_date_past_and_closed(http):
+    call_id = unique("api-errors")
+    unknown = await fn(
+        http, call_id, "check_availability", {"service": "Maniküre", "date": "morgen", "time": "10"}
+    )
+    assert unknown["error"] == "unknown_service" and "Dauerwelle" in unknown["message"]
+    bad_date = await fn(
+        http,
+        call_id,
+        "check_availability",
+        {"service": "Föhnen", "date": "irgendwann", "time": "10 Uhr"},
+    )
+    assert bad_date["error"] == "invalid_date" and bad_date["available"] is False
+    bad_time = await fn(
+        http, call_id, "check_availability", {"service": "Föhnen", "date": "morgen", "time": "bald"}
+    )
+    assert bad_time["error"] == "invalid_time"
+    yesterday = datetime.now(ZONE) - timedelta(days=1)
+    past = await fn(
+        http,
+        call_id,
+        "check_availability",
+        {"dienstleistung": "Föhnen", "datum": german_date(yesterday), "uhrzeit": "10:00"},
+    )
+    assert past["error"] == "in_the_past" and "Vergangenheit" in past["message"]
+
+    sunday = next_open_day(hour=11)
+    while sunday.weekday() != 6:
+        sunday += timedelta(days=1)
+    closed = await fn(
+        http,
+        call_id,
+        "check_availability",
+        {"service": "Föhnen", "date": german_date(sunday), "time": "11:00"},
+    )
+    assert closed["error"] == "closed_day" and "geschlossen" in closed["message"]
+    assert closed["alternatives"], "a closed day still gets the nearest free times"
+    late = await fn(
+        http,
+        call_id,
+        "check_availability",
+        {"service": "Dauerwelle", "date": german_date(next_open_day()), "time": "17:30"},
+    )
+    assert late["error"] == "outside_opening_hours" and "geöffnet" in late["message"]
+    missing_name = await fn(http, call_id, "start_booking", {})
+    assert missing_name["status"] == "invalid_input" and "Namen" in missing_name["message"]
+
+
+async def test_the_same_function_call_delivered_twice_books_once(http, sim):
+    call_id = unique("api-dupe")
+    day = next_open_day(hour=15)
+    await fn(
+        http,
+        call_id,
+        "check_availability",
+        {"service": "Färben", "date": german_date(day), "time": "15 Uhr"},
+        tool_call_id="tc-check",
+    )
+    answers = await asyncio.gather(
+        *(
+            fn(http, call_id, "start_booking", {"customer_name": "Anna Schmidt"}, "tc-book")
+            for _ in range(3)
+        )
+    )
+    assert {a["appointment_id"] for a in answers} == {answers[0]["appointment_id"]}
+    assert all(a["booked"] for a in answers)
+    # Without a tool_call_id: same name and arguments again -> the same answer, no booking.
+    again = await fn(http, call_id, "start_booking", {"customer_name": "Anna Schmidt"})
+    assert again["appointment_id"] == answers[0]["appointment_id"]
+    accepted = [b for b in (await sim.state())["bookings"] if b["status"] == "accepted"]
+    assert len(accepted) == 2  # Färben: segments A and D, once
+
+
+async def test_call_ended_webhook_releases_the_hold_and_is_deduplicated(http, sim, stack):
+    call_id = unique("api-hangup")
+    day = next_open_day(hour=16)
+    held = await fn(
+        http,
+        call_id,
+        "check_availability",
+        {"service": "Bartpflege", "date": german_date(day), "time": "16:00"},
+    )
+    assert held["available"] and len((await sim.state())["reservations"]) == 1
+    ended = {"event": "call_ended", "call": {**call_obj(call_id), "call_status": "ended"}}
+    first = await http.post("/retell/webhook", **signed(ended))
+    second = await http.post("/retell/webhook", **signed(ended))
+    assert first.status_code == second.status_code == 204
+    result = await asyncio.wait_for(stack.handle(call_id).result(), timeout=20)
+    assert result.call_ended and result.status == "released"
+    assert (await sim.state())["reservations"] == []
+    ignored = await http.post(
+        "/retell/webhook", **signed({"event": "transcript_updated", "call": call_obj(call_id)})
+    )
+    assert ignored.status_code == 204
+    unsigned = await http.post("/retell/webhook", json=ended)
+    assert unsigned.status_code == 401
+
+
+async def test_outside_booking_webhook_marks_the_hold_lost(http, sim):
+    call_id = unique("api-lost")
+    day = next_open_day(hour=11)
+    held = await fn(
+        http,
+        call_id,
+        "check_availability",
+        {"service": "Damenhaarschnitt", "date": german_date(day), "time": "11:00"},
+    )
+    assert held["available"]
+    # Staff book the same time on Cal.com directly (no reservation respected), Cal.com
+    # tells us by webhook.
+    booking = await sim.outside_booking(
+        1002, datetime.fromisoformat(held["start"]), respect_reservations=False, name="Walk-in"
+    )
+    payload = {
+        "triggerEvent": "BOOKING_CREATED",
+        "createdAt": datetime.now(ZONE).isoformat(),
+        "payload": {
+            "uid": booking["uid"],
+            "eventTypeId": 1002,
+            "startTime": held["start"],
+            "endTime": held["end"],
+            "status": "ACCEPTED",
+            "metadata": {},
+        },
+    }
+    body = json.dumps(payload).encode()
+    import hashlib
+    import hmac
+
+    sig = hmac.new(CALCOM_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    rejected = await http.post("/calcom/webhook", content=body)
+    assert rejected.status_code == 401
+    accepted = await http.post(
+        "/calcom/webhook", content=body, headers={"X-Cal-Signature-256": sig}
+    )
+    assert accepted.status_code == 200, accepted.text
+
+    async def lost() -> dict:
+        answer = await fn(http, call_id, "extend_hold", {})
+        assert answer["available"] is False and answer["alternatives"]
+        return answer
+
+    from tests.harness import assert_eventually
+
+    answer = await assert_eventually(lost, timeout=15)
+    assert "anderweitig vergeben" in answer["message"]
+
+
+async def test_unreachable_temporal_answers_pending_in_german_never_500():
+    settings = settings_for("nowhere", temporal_address="127.0.0.1:1", check_budget_seconds=0.2)
+    async with api(settings, None) as http:
+        check = await fn(
+            http,
+            "c-down",
+            "check_availability",
+            {"service": "Föhnen", "date": "übermorgen", "time": "10 Uhr"},
+        )
+        assert check["available"] is False and "Moment" in check["message"]
+        booking = await fn(http, "c-down", "start_booking", {"customer_name": "Eva Weber"})
+        assert booking["status"] == "pending" and booking["message"]
+        assert (await http.get("/readyz")).status_code == 503
+        assert (await http.get("/healthz")).status_code == 200
+
+
+async def test_metrics_count_answers_by_function_and_outcome(http):
+    await fn(http, unique("api-m"), "booking_status", {})
+    text = (await http.get("/metrics")).text
+    assert 'api_requests_total{function="booking_status",outcome="no_booking"}' in text
+    assert "api_request_seconds_bucket" in text
+
+
+async def test_a_slow_worker_becomes_a_pending_answer(temporal_client):
+    """A task queue nobody serves: the update is never answered within the budget."""
+    settings = settings_for(unique("unserved"), check_budget_seconds=0.3)
+    async with api(settings, temporal_client) as http:
+        check = await fn(
+            http,
+            unique("api-slow"),
+            "check_availability",
+            {"service": "Föhnen", "date": "übermorgen", "time": "10 Uhr"},
+        )
+        assert check["available"] is False and "langsam" in check["message"]
+
+
+def test_the_module_app_serves_openapi_with_all_endpoints():
+    from api.main import app
+
+    paths = set(app.openapi()["paths"])
+    assert {
+        "/retell/functions",
+        "/retell/webhook",
+        "/calcom/webhook",
+        "/calls/{call_id}",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+    } <= paths
