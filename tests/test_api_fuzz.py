@@ -46,11 +46,13 @@ FUZZ = settings(
 @pytest.fixture(scope="module")
 def client():
     app = create_app(
-        Settings(
-            retell_api_key=KEY,
-            temporal_address="127.0.0.1:1",  # nobody listens: Temporal is "down"
-            check_budget_seconds=0.05,
-            booking_budget_seconds=0.05,
+        Settings.model_validate(
+            {
+                "retell_api_key": KEY,
+                "temporal_address": "127.0.0.1:1",  # nobody listens: Temporal is "down"
+                "check_budget_seconds": 0.05,
+                "booking_budget_seconds": 0.05,
+            }
         )
     )
     with TestClient(app, raise_server_exceptions=False) as c:
