@@ -474,36 +474,33 @@ class Functions:
             return {**self._booking_simple("pending", msg_pending()), "_slow": True}
         return self._booking_answer(result, understood.addressed)
 
+    async def _hold_update(
+        self, fc: FunctionCall, update: Any, arg: Any
+    ) -> HoldResult | dict[str, Any]:
+        """A hold update (extend, cancel) in budget; an answer dict when it did not run."""
+        try:
+            result: HoldResult = await self._update(
+                fc, update, arg, _wait(self.settings.check_budget_seconds)
+            )
+        except WorkflowAlreadyStartedError:
+            return self._hold_answer(message=MSG_CALL_OVER)
+        except Exception as exc:  # slow, unreachable or failing Temporal: 'pending'
+            self._slow(fc, exc)
+            return {**self._hold_answer(message=MSG_SLOW), "_slow": True}
+        return result
+
     async def extend_hold(self, fc: FunctionCall, rid: str | None) -> dict[str, Any]:
         seconds = fc.args.get("seconds")
         wanted = int(seconds) if isinstance(seconds, int) and 10 <= seconds <= 300 else None
-        try:
-            result: HoldResult = await self._update(
-                fc,
-                CallWorkflow.extend_hold,
-                ExtendHold(request_id=rid, seconds=wanted),
-                _wait(self.settings.check_budget_seconds),
-            )
-        except WorkflowAlreadyStartedError:
-            return self._hold_answer(message=MSG_CALL_OVER)
-        except Exception as exc:  # slow, unreachable or failing Temporal: 'pending'
-            self._slow(fc, exc)
-            return {**self._hold_answer(message=MSG_SLOW), "_slow": True}
-        return self._from_hold(result)
+        result = await self._hold_update(
+            fc, CallWorkflow.extend_hold, ExtendHold(request_id=rid, seconds=wanted)
+        )
+        return result if isinstance(result, dict) else self._from_hold(result)
 
     async def cancel_hold(self, fc: FunctionCall, rid: str | None) -> dict[str, Any]:
-        try:
-            result: HoldResult = await self._update(
-                fc,
-                CallWorkflow.cancel_hold,
-                CancelHold(request_id=rid),
-                _wait(self.settings.check_budget_seconds),
-            )
-        except WorkflowAlreadyStartedError:
-            return self._hold_answer(message=MSG_CALL_OVER)
-        except Exception as exc:  # slow, unreachable or failing Temporal: 'pending'
-            self._slow(fc, exc)
-            return {**self._hold_answer(message=MSG_SLOW), "_slow": True}
+        result = await self._hold_update(fc, CallWorkflow.cancel_hold, CancelHold(request_id=rid))
+        if isinstance(result, dict):
+            return result
         answer = self._from_hold(result)
         if result.outcome == "no_hold":
             answer["message"] = msg_no_hold("cancel")

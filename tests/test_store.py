@@ -249,25 +249,20 @@ async def test_outside_bookings_are_upserted_cancelled_and_find_overlapping_hold
         )
         == []
     )
-    busy = await store.busy_intervals(
-        engine,
-        resources=[seg_d.resource],
-        start=start,
-        end=start + timedelta(hours=3),
-        now=NOW,
-        exclude_hold_id=hold,
-    )
-    assert busy[seg_d.resource] == [(seg_d.start, seg_d.end)]  # the outside booking only
+    async def busy() -> list:
+        found = await store.busy_intervals(
+            engine,
+            resources=[seg_d.resource],
+            start=start,
+            end=start + timedelta(hours=3),
+            now=NOW,
+            exclude_hold_id=hold,
+        )
+        return found[seg_d.resource]
+
+    assert await busy() == [(seg_d.start, seg_d.end)]  # the outside booking only
     assert await store.cancel_outside_booking(engine, "web-1")
-    busy = await store.busy_intervals(
-        engine,
-        resources=[seg_d.resource],
-        start=start,
-        end=start + timedelta(hours=3),
-        now=NOW,
-        exclude_hold_id=hold,
-    )
-    assert busy[seg_d.resource] == []
+    assert await busy() == []
 
 
 async def test_the_constraint_itself_rejects_overlap_written_behind_our_back(engine):
