@@ -14,12 +14,13 @@ import contextlib
 import signal
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 from prometheus_client import start_http_server
 from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import RPCError
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from activities.alternatives import AlternativeActivities
 from activities.bookings import BookingActivities
@@ -63,13 +64,23 @@ def activities_for(deps: ActivityDeps) -> list:
     ]
 
 
-def build_worker(client: Client, deps: ActivityDeps, *, task_queue: str) -> Worker:
-    """A worker for the call workflows and all activities on ``task_queue``."""
+def build_worker(
+    client: Client, deps: ActivityDeps, *, task_queue: str, sandboxed: bool = True
+) -> Worker:
+    """A worker for the call workflows and all activities on ``task_queue``.
+
+    ``sandboxed=False`` skips the workflow sandbox: every call is a new workflow run, and
+    building its sandbox costs about 16 ms on check_availability's path (bench/, docs/
+    benchmarks.md). The test suite and ``booking replay`` always run the workflow code in
+    the sandbox, so a non-deterministic call is caught before it ships.
+    """
+    runner: dict[str, Any] = {} if sandboxed else {"workflow_runner": UnsandboxedWorkflowRunner()}
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[CallWorkflow, CalcomBookingEventWorkflow],
         activities=activities_for(deps),
+        **runner,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
         max_concurrent_activities=200,
         max_concurrent_local_activities=200,
@@ -123,7 +134,12 @@ async def run_worker(settings: Settings) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     async with activity_deps(settings) as deps:
-        worker = build_worker(client, deps, task_queue=settings.temporal_task_queue)
+        worker = build_worker(
+            client,
+            deps,
+            task_queue=settings.temporal_task_queue,
+            sandboxed=settings.workflow_sandbox,
+        )
         log.info(
             "worker started",
             task_queue=settings.temporal_task_queue,

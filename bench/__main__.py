@@ -385,12 +385,22 @@ async def bench_race(stack: Stack, report: Report, callers: int, web_share: floa
 
 
 # ------------------------------------------------------------------ 4. load
+# 200 calls in progress at once: they arrive within 10 s and talk 5-10 s (scaled down from
+# 30-60 s) between the check and the booking.
+RAMP_SECONDS = 10.0
+TALK_SECONDS = (5.0, 10.0)
+
+
 async def bench_load(stack: Stack, report: Report, calls: int) -> dict[str, Any]:
     rng = random.Random(11)
     services = ["Herrenhaarschnitt", "Damenhaarschnitt", "Föhnen", "Dauerwelle", "Färben"]
-    # Two callers for every slot on average: conflicts and alternatives happen.
-    slots = Slots(60, 9, 15, first_day=PERMS.day + timedelta(weeks=10))
-    starts = [slots.next() for _ in range(max(calls // 2, 1))]
+    # Every caller wants a slot of their own, except one in five who wants a slot another
+    # caller wants too: conflicts and alternatives happen, as on a busy morning.
+    slots = Slots(120, 9, 15, first_day=PERMS.day + timedelta(weeks=10))
+    own = [slots.next() for _ in range(calls)]
+    wanted = [
+        own[i] if i < 5 or rng.random() >= 0.2 else own[rng.randrange(i)] for i in range(calls)
+    ]
     retell = RetellClient(stack.api_url)
     before = (await stack.sim.state())["request_count"]
     check_t: list[float] = []
@@ -410,12 +420,12 @@ async def bench_load(stack: Stack, report: Report, calls: int) -> dict[str, Any]
 
     async def caller(i: int) -> None:
         nonlocal booked
-        await asyncio.sleep(rng.uniform(0, 2))
+        await asyncio.sleep(rng.uniform(0, RAMP_SECONDS))  # calls arrive over the ramp
         call_id = f"bench-load-{i}-{random.randrange(1 << 30)}"
         service = rng.choice(services)
         t0 = time.perf_counter()
         check = await retell.function(
-            call_id, "check_availability", {"service": service, **date_args(rng.choice(starts))}
+            call_id, "check_availability", {"service": service, **date_args(wanted[i])}
         )
         check_t.append(time.perf_counter() - t0)
         if not check["available"] and check["alternatives"]:
@@ -426,7 +436,7 @@ async def bench_load(stack: Stack, report: Report, calls: int) -> dict[str, Any]
             )
             check_t.append(time.perf_counter() - t0)
         if check["available"]:
-            await asyncio.sleep(rng.uniform(1, 2))  # the caller spells the name
+            await asyncio.sleep(rng.uniform(*TALK_SECONDS))  # the caller spells the name
             t0 = time.perf_counter()
             answer = await retell.function(call_id, "start_booking", {"customer_name": "Last"})
             while answer["status"] == "pending":
@@ -453,7 +463,8 @@ async def bench_load(stack: Stack, report: Report, calls: int) -> dict[str, Any]
         + [ms(pct(book_t, q)) for q in (0.5, 0.95, 0.99)],
     ]
     report.table(
-        f"4. Load: {calls} concurrent calls, one worker process, one API process",
+        f"4. Load: {calls} concurrent calls (arriving within {RAMP_SECONDS:.0f} s, talking "
+        f"{TALK_SECONDS[0]:.0f}-{TALK_SECONDS[1]:.0f} s), one worker process, one API process",
         ["function", "answers", "p50", "p95", "p99"],
         rows,
     )

@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     booking_budget_seconds: float = Field(default=6.0, gt=0, le=60)
     worker_metrics_port: int = 9464
     temporal_ui_port: int = 8233  # booking dev's Temporal UI
+    # The workflow sandbox in production workers (tests and replay always use it).
+    workflow_sandbox: bool = False
     log_level: str = "INFO"
     log_json: bool = True
     calsim_port: int = 8090
