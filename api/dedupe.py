@@ -40,11 +40,14 @@ class AnswerCache:
         self._entries[key] = (now, future)
         try:
             result = await compute()
-        except BaseException as exc:
+        except asyncio.CancelledError:
             self._entries.pop(key, None)
-            if not future.done():
-                future.set_exception(exc)
-                future.exception()  # retrieved: no "never retrieved" warning
+            future.cancel()  # waiting duplicates are cancelled with it
+            raise
+        except Exception as exc:
+            self._entries.pop(key, None)
+            future.set_exception(exc)
+            future.exception()  # retrieved: no "never retrieved" warning
             raise
         future.set_result(result)  # concurrent duplicates get it either way
         if not keep(result):

@@ -49,7 +49,7 @@ from domain.messages import (
 )
 from domain.names import understand_name
 from domain.service_lookup import find_service, service_names
-from domain.wording import alternative_label
+from domain.wording import WEEKDAY_NAMES, alternative_label
 from observability.logging import get_logger
 from workflows.call import CallWorkflow
 from workflows.messages import (
@@ -401,9 +401,19 @@ class Functions:
         }
 
     # ------------------------------------------------------------ Temporal, in budget
-    async def _update(self, fc: FunctionCall, update: Any, arg: Any, budget: float) -> Any:
+    async def _update(
+        self, fc: FunctionCall, update: Any, arg: Any, budget: float, summary: str | None = None
+    ) -> Any:
         inp = self.gateway.call_input(fc.call_id, fc.from_number, fc.agent_id)
-        return await asyncio.wait_for(self.gateway.update(inp, update, arg), budget)
+        return await asyncio.wait_for(
+            self.gateway.update(inp, update, arg, summary=summary), budget
+        )
+
+    def _summary(self, service: Service, start: datetime) -> str:
+        """ "Dauerwelle, Do 26.11. 10:45" for the workflow list in the Temporal UI."""
+        local = start.astimezone(self.zone)
+        day = WEEKDAY_NAMES[local.weekday()][:2]
+        return f"{service.name}, {day} {local:%d.%m.} {local:%H:%M}"
 
     def _slow(self, fc: FunctionCall, exc: BaseException) -> None:
         BUDGET_EXCEEDED.labels(function=fc.name).inc()
@@ -432,6 +442,7 @@ class Functions:
                 CallWorkflow.check_availability,
                 CheckAvailability(service=service, start=start, request_id=rid),
                 _wait(self.settings.check_budget_seconds),
+                summary=self._summary(service, start),
             )
         except WorkflowAlreadyStartedError:
             return self._hold_answer(service=service.name, message=MSG_CALL_OVER)

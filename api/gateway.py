@@ -46,7 +46,7 @@ class CallGateway:
             booking_budget_seconds=s.booking_budget_seconds,
         )
 
-    def _start_options(self, call_id: str) -> dict[str, Any]:
+    def _start_options(self, call_id: str, summary: str | None = None) -> dict[str, Any]:
         return {
             "id": call_workflow_id(call_id),
             "task_queue": self.settings.temporal_task_queue,
@@ -59,12 +59,18 @@ class CallGateway:
                     SearchAttributePair(BOOKING_STATUS, BookingStatus.IDLE.value),
                 ]
             ),
-            "static_summary": f"Anruf {call_id}",
+            # What ops see first in the UI's list: the slot the call started with.
+            "static_summary": summary or f"Anruf {call_id}",
         }
 
-    async def update(self, inp: CallInput, update: Any, arg: Any) -> Any:
-        """Run ``update`` on the call's workflow, starting it if this is the first message."""
-        op = WithStartWorkflowOperation(CallWorkflow.run, inp, **self._start_options(inp.call_id))
+    async def update(
+        self, inp: CallInput, update: Any, arg: Any, *, summary: str | None = None
+    ) -> Any:
+        """Run ``update`` on the call's workflow, starting it if this is the first message
+        (``summary``: the workflow's static summary if this starts it)."""
+        op = WithStartWorkflowOperation(
+            CallWorkflow.run, inp, **self._start_options(inp.call_id, summary)
+        )
         return await self.client.execute_update_with_start_workflow(
             update, arg, start_workflow_operation=op
         )

@@ -166,7 +166,7 @@ async def test_envelopes_without_call_id_or_with_unknown_function_are_422(http):
 
 
 # ---------------------------------------------------------------- the happy path
-async def test_check_then_book_a_perm_through_the_api(http, sim):
+async def test_check_then_book_a_perm_through_the_api(http, sim, stack):
     call_id = unique("api-happy")
     day = next_open_day(hour=10, minute=45)
     check = await fn(
@@ -196,6 +196,9 @@ async def test_check_then_book_a_perm_through_the_api(http, sim):
     assert status["status"] == "booked" and status["appointment_id"] == booking["appointment_id"]
     state = await http.get(f"/calls/{call_id}")
     assert state.status_code == 200 and state.json()["status"] == "booked"
+    described = await stack.handle(call_id).describe()
+    weekday = ["Mo", "Di", "Mi", "Do", "Fr", "Sa", "So"][day.weekday()]
+    assert await described.static_summary() == f"Dauerwelle, {weekday} {day:%d.%m.} 10:45"
     assert (await http.get("/calls/no-such-call")).status_code == 404
 
 
