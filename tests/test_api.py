@@ -413,3 +413,53 @@ def test_the_module_app_serves_openapi_with_all_endpoints():
         "/readyz",
         "/metrics",
     } <= paths
+
+
+async def test_a_call_driven_with_exactly_the_generated_retell_tools(http, sim):
+    """The tools `booking retell-setup` installs: their names, URL and parameter schemas
+    are all an agent has; a call made from them alone books."""
+    from retell_kit.tools import tool_definitions
+
+    tools = {t["name"]: t for t in tool_definitions("http://api")}
+    assert set(tools) == {
+        "check_availability",
+        "start_booking",
+        "extend_hold",
+        "cancel_hold",
+        "booking_status",
+    }
+
+    async def use(call_id: str, name: str, **args: Any) -> dict[str, Any]:
+        tool = tools[name]
+        schema = tool["parameters"]
+        assert set(args) <= set(schema["properties"]), (name, args)
+        assert set(schema.get("required", [])) <= set(args), (name, args)
+        path = tool["url"].removeprefix("http://api")
+        body = {"name": name, "args": args, "call": call_obj(call_id)}
+        response = await http.post(path, **signed(body))
+        assert response.status_code == 200, response.text
+        answer: dict[str, Any] = response.json()
+        return answer
+
+    call_id = unique("api-tools")
+    day = next_open_day(hour=12)
+    held = await use(
+        call_id, "check_availability", service="Föhnen", date=german_date(day), time="12 Uhr"
+    )
+    assert held["available"]
+    assert (await use(call_id, "extend_hold"))["available"]
+    booked = await use(call_id, "start_booking", customer_name="Frau Dr. Weiß")
+    assert booked["booked"] and "Frau Dr. Weiß" in booked["message"]
+    assert (await use(call_id, "booking_status"))["status"] == "booked"
+
+    other = unique("api-tools-cancel")
+    later = day + timedelta(hours=2)
+    assert (
+        await use(
+            other, "check_availability", service="Föhnen", date=german_date(later), time="14:00"
+        )
+    )["available"]
+    cancelled = await use(other, "cancel_hold")
+    assert cancelled["available"] is False and "freigegeben" in cancelled["message"]
+    reservations = (await sim.state())["reservations"]
+    assert reservations == []
