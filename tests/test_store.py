@@ -249,6 +249,7 @@ async def test_outside_bookings_are_upserted_cancelled_and_find_overlapping_hold
         )
         == []
     )
+
     async def busy() -> list:
         found = await store.busy_intervals(
             engine,
