@@ -596,7 +596,10 @@ class CallWorkflow:
         holding = self._holding() and outcome in ("held", "extended", "extend_limit")
         expires = self._state.hold_expires_at if holding else None
         left = (
-            max(0, int((expires - workflow.now()).total_seconds())) if expires is not None else None
+            # Rounded: the agent says "90 Sekunden", not the 89.98 left after the reservations.
+            max(0, round((expires - workflow.now()).total_seconds()))
+            if expires is not None
+            else None
         )
         return HoldResult(
             outcome=outcome,
