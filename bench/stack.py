@@ -19,14 +19,12 @@ import httpx
 import psutil
 from retell.lib.webhook_auth import symmetric
 from temporalio.client import Client
-from temporalio.testing import WorkflowEnvironment
 
 from calsim.control import SimControl
 from calsim.server import SimulatorServer
 from config.settings import DEMO_CATALOG_PATH
 from domain.catalog import Catalog, load_catalog
-from tests.harness import SEARCH_ATTRIBUTES, free_port, start_postgres_server, temporal_cli_path
-from workflows.converter import data_converter
+from tests.harness import free_port, start_postgres_server, start_temporal
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -98,12 +96,7 @@ def _wait_http(url: str, proc: subprocess.Popen, what: str, timeout: float = 60)
 @contextlib.asynccontextmanager
 async def running_stack(*, log_dir: Path) -> AsyncIterator[Stack]:
     catalog = load_catalog(DEMO_CATALOG_PATH)
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(temporal_cli_path()),
-        dev_server_log_level="error",
-        search_attributes=SEARCH_ATTRIBUTES,
-        data_converter=data_converter,
-    )
+    env = await start_temporal()
     pg = start_postgres_server()
     database_url = pg.create_database(migrate=True)
     simulator = SimulatorServer(catalog, rate_limit_per_minute=None).start()

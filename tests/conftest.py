@@ -16,10 +16,9 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from tests.harness import (
-    SEARCH_ATTRIBUTES,
     PostgresServer,
     start_postgres_server,
-    temporal_cli_path,
+    start_temporal,
 )
 
 
@@ -40,22 +39,11 @@ def event_loop_policy() -> asyncio.AbstractEventLoopPolicy:
 @pytest_asyncio.fixture(scope="session")
 async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     """One real Temporal dev server for the session, search attributes registered."""
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(temporal_cli_path()),
-        dev_server_log_level="error",
-        search_attributes=SEARCH_ATTRIBUTES,
-        data_converter=_data_converter(),
-    )
+    env = await start_temporal()
     try:
         yield env
     finally:
         await env.shutdown()
-
-
-def _data_converter():  # imported lazily so pure unit tests do not pay for it
-    from workflows.converter import data_converter
-
-    return data_converter
 
 
 @pytest_asyncio.fixture

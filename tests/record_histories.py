@@ -12,22 +12,18 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 
-from temporalio.testing import WorkflowEnvironment
-
 from calsim.control import SimControl
 from calsim.server import SimulatorServer
 from config.settings import DEMO_CATALOG_PATH
 from domain.catalog import load_catalog
 from tests.harness import (
-    SEARCH_ATTRIBUTES,
     CallStack,
     call_stack,
     next_open_day,
     start_postgres_server,
-    temporal_cli_path,
+    start_temporal,
 )
 from workflows.call import CallWorkflow
-from workflows.converter import data_converter
 from workflows.messages import CallEnded, CancelHold, Customer, ExtendHold, StartBooking
 from workflows.outside_booking import CalcomBookingEvent, CalcomBookingEventWorkflow
 
@@ -123,12 +119,7 @@ async def record() -> None:
     HISTORIES.mkdir(exist_ok=True)
     pg = start_postgres_server()
     catalog = load_catalog(DEMO_CATALOG_PATH)
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(temporal_cli_path()),
-        dev_server_log_level="error",
-        search_attributes=SEARCH_ATTRIBUTES,
-        data_converter=data_converter,
-    )
+    env = await start_temporal()
     try:
         with SimulatorServer(catalog) as server:
             control = SimControl(server.url)

@@ -24,14 +24,13 @@ from temporalio.client import Client, WorkflowUpdateStage
 from temporalio.testing import WorkflowEnvironment
 
 from tests.harness import (
-    SEARCH_ATTRIBUTES,
     CallStack,
     assert_eventually,
     call_stack,
     free_port,
     next_open_day,
     perm_slots,
-    temporal_cli_path,
+    start_temporal,
     unique,
 )
 from workflows.call import CallWorkflow
@@ -173,14 +172,8 @@ async def test_temporal_restart_during_a_hold_still_releases_it_on_time(
     db_file = tmp_path / "temporal.db"
 
     async def start() -> WorkflowEnvironment:
-        return await WorkflowEnvironment.start_local(
-            dev_server_existing_path=str(temporal_cli_path()),
-            dev_server_log_level="error",
-            port=port,
-            ui=False,
-            search_attributes=SEARCH_ATTRIBUTES,
-            data_converter=data_converter,
-            dev_server_extra_args=["--db-filename", str(db_file)],
+        return await start_temporal(
+            port=port, ui=False, dev_server_extra_args=["--db-filename", str(db_file)]
         )
 
     env = await start()
