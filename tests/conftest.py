@@ -17,6 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from tests.harness import (
     PostgresServer,
+    assert_no_partial_or_duplicate_bookings,
     start_postgres_server,
     start_temporal,
 )
@@ -89,11 +90,14 @@ def simulator(demo_catalog) -> Iterator:
 
 
 @pytest_asyncio.fixture
-async def sim(simulator) -> AsyncIterator:
+async def sim(simulator, demo_catalog) -> AsyncIterator:
     """Controls of the session simulator, reset to an empty state for this test."""
     from calsim.control import SimControl
 
     control = SimControl(simulator.url)
     await control.reset()
     yield control
-    await control.reset()
+    try:
+        assert_no_partial_or_duplicate_bookings(await control.state(), demo_catalog)
+    finally:
+        await control.reset()

