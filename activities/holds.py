@@ -24,12 +24,7 @@ from activities.models import (
     SlotCheckResult,
     ValidateHold,
 )
-from calcom.errors import (
-    CalcomError,
-    InvalidRequestError,
-    NotFoundError,
-    SlotUnavailableError,
-)
+from calcom.errors import CalcomError, NotFoundError, SlotUnavailableError
 from observability.logging import get_logger
 from observability.metrics import HOLD_OUTCOMES, RACE_DETECTIONS
 from store import holds as store
@@ -172,10 +167,8 @@ class HoldActivities:
         except NotFoundError:
             # The reservation vanished at Cal.com (expired or consumed): the hold is gone.
             return ExtendHoldResult(extended=False)
-        except (SlotUnavailableError, InvalidRequestError) as exc:
-            if isinstance(exc, InvalidRequestError) and exc.status != 422:
-                raise to_application_error(exc) from exc
-            # 422 "Can't reserve a slot if the event is already booked": someone else has it.
+        except SlotUnavailableError:
+            # Someone else booked the time meanwhile: the hold is lost, not just over.
             RACE_DETECTIONS.labels(stage="hold").inc()
             return ExtendHoldResult(extended=False, lost=True)
         except CalcomError as exc:
@@ -186,8 +179,8 @@ class HoldActivities:
     async def validate_hold(self, req: ValidateHold) -> HoldValidity:
         """Is the hold still ours? Reads our claims and reservations, never ``/slots``
         (which hides our own reservations)."""
-        if not await store.hold_is_active(self._deps.engine, hold_id=req.hold_id, now=_now()):
-            claims = await store.get_hold(self._deps.engine, req.hold_id)
+        claims = await store.get_hold(self._deps.engine, req.hold_id)
+        if not store.is_active(claims, _now()):
             expired = any(c.status in ("held", "expired") for c in claims)
             return HoldValidity(valid=False, reason="expired" if expired else "released")
         uids = [s.calcom_reservation_uid for s in req.segments if s.staff]

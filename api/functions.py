@@ -28,6 +28,7 @@ from domain.catalog import Catalog, Service
 from domain.german_dates import DateParseError, parse_datetime
 from domain.german_times import TimeParseError
 from domain.messages import (
+    HoldAction,
     msg_available,
     msg_booking_status,
     msg_closed_day,
@@ -286,7 +287,9 @@ class Functions:
         service: Service | None = None,
         requested: datetime | None = None,
         error: str | None = None,
+        action: HoldAction = "extend",
     ) -> dict[str, Any]:
+        """The answer to a HoldResult; ``action`` names what a caller without a hold asked."""
         now = datetime.now(UTC)
         name = result.service or (service.name if service else None)
         start = result.start or requested
@@ -311,13 +314,13 @@ class Functions:
                 hold_seconds_left=result.hold_seconds_left,
                 message=message,
             )
+        # The API's own reading of opening hours wins; else the workflow's (Cal.com's).
+        hours_problem = error or (outcome if outcome == "outside_opening_hours" else None)
         if outcome in ("slot_taken", "hold_lost", "outside_opening_hours") and name and start:
-            if error in ("closed_day", "outside_opening_hours"):
-                message = self._opening_message(error, name, start, starts, now)
+            if hours_problem:
+                message = self._opening_message(hours_problem, name, start, starts, now)
             elif outcome == "hold_lost":
                 message = msg_hold_lost(name, start, self.zone, starts, now)
-            elif outcome == "outside_opening_hours":
-                message = self._opening_message("outside_opening_hours", name, start, starts, now)
             else:
                 message = msg_slot_taken(name, start, self.zone, starts, now)
         elif outcome == "cancelled":
@@ -325,12 +328,11 @@ class Functions:
         elif outcome == "expired" and name and start:
             message = msg_hold_expired(name, start, self.zone, now)
         elif outcome == "no_hold":
-            message = msg_no_hold("extend")
+            message = msg_no_hold(action)
         else:
             message = msg_failed()
         return self._hold_answer(
             service=name,
-            start=None,
             alternatives=result.alternatives,
             error=error,
             message=message,
@@ -510,12 +512,7 @@ class Functions:
 
     async def cancel_hold(self, fc: FunctionCall, rid: str | None) -> dict[str, Any]:
         result = await self._hold_update(fc, CallWorkflow.cancel_hold, CancelHold(request_id=rid))
-        if isinstance(result, dict):
-            return result
-        answer = self._from_hold(result)
-        if result.outcome == "no_hold":
-            answer["message"] = msg_no_hold("cancel")
-        return answer
+        return result if isinstance(result, dict) else self._from_hold(result, action="cancel")
 
     async def booking_status(self, fc: FunctionCall, rid: str | None) -> dict[str, Any]:
         try:
@@ -536,7 +533,7 @@ class Functions:
         return self._booking_answer(result)
 
 
-def outcome_label(name: str, answer: dict[str, Any]) -> str:
+def outcome_label(answer: dict[str, Any]) -> str:
     """The business outcome of an answer, for ``api_requests_total``."""
     if answer.get("_slow"):
         return "pending"

@@ -125,7 +125,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
             REQUESTS.labels(function=fc.name, outcome="error").inc()
             return JSONResponse(status_code=503, content={"message": _SORRY, "error": "internal"})
         elapsed = time.perf_counter() - started
-        outcome = outcome_label(fc.name, answer)
+        outcome = outcome_label(answer)
         REQUESTS.labels(function=fc.name, outcome=outcome).inc()
         REQUEST_SECONDS.labels(function=fc.name).observe(elapsed)
         log.info(

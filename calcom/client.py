@@ -122,7 +122,8 @@ class CalcomClient:
         self._observe(endpoint, str(response.status_code), started)
         if response.is_error:
             error = error_from_response(
-                response, reserving=(method == "POST" and endpoint == RESERVATIONS)
+                response,
+                reserving=(method, endpoint) in (("POST", RESERVATIONS), ("PATCH", RESERVATION)),
             )
             log.info(
                 "cal.com request failed",

@@ -130,8 +130,9 @@ def error_from_response(response: httpx.Response, *, reserving: bool = False) ->
 
     Args:
         response: the failed response.
-        reserving: the request was ``POST /v2/slots/reservations``, where 422 means the
-            slot is already booked or reserved.
+        reserving: the request placed or renewed a reservation (``POST
+            /v2/slots/reservations``, ``PATCH /v2/slots/reservations/{uid}``), where 422
+            means the slot is already booked or reserved.
     """
     status = response.status_code
     message = envelope_message(response)

@@ -23,6 +23,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from store import models
 from store.models import (
     BOOKED,
     EXPIRED,
@@ -35,6 +36,7 @@ from store.models import (
 )
 
 EXCLUSION_VIOLATION = "23P01"
+UNIQUE_VIOLATION = "23505"
 DEADLOCK_DETECTED = "40P01"
 SERIALIZATION_FAILURE = "40001"
 
@@ -196,47 +198,35 @@ async def acquire_hold(
     expires_at: datetime,
     now: datetime,
 ) -> AcquireResult:
-    """Claim every segment, all or none. Idempotent for a retried ``hold_id``."""
+    """Claim every segment, all or none. Idempotent for a retried ``hold_id``: the unique
+    (hold_id, segment_key) rejects the second insert and the stored hold answers."""
     specs = sorted(claims, key=lambda s: (s.resource, s.start))
     if not specs:
         return AcquireResult(acquired=True)
-    existing = await get_hold(engine, hold_id)
-    if existing:
-        ok = all(c.status == HELD and c.expires_at and c.expires_at > now for c in existing)
-        return AcquireResult(acquired=ok)
+    rows = [
+        {
+            "hold_id": hold_id,
+            "call_id": call_id,
+            "segment_key": s.segment_key,
+            "resource": s.resource,
+            "calcom_event_type_id": s.calcom_event_type_id,
+            "start_at": s.start,
+            "end_at": s.end,
+            "status": HELD,
+            "expires_at": expires_at,
+        }
+        for s in specs
+    ]
     for attempt in range(5):
         try:
             async with engine.begin() as conn:
                 await _sweep_expired(conn, specs, now)
-                await conn.execute(
-                    insert(_claims_table()),
-                    [
-                        {
-                            "hold_id": hold_id,
-                            "call_id": call_id,
-                            "segment_key": s.segment_key,
-                            "resource": s.resource,
-                            "calcom_event_type_id": s.calcom_event_type_id,
-                            "start_at": s.start,
-                            "end_at": s.end,
-                            "status": HELD,
-                            "expires_at": expires_at,
-                        }
-                        for s in specs
-                    ],
-                )
+                await conn.execute(insert(models.claims), rows)
             return AcquireResult(acquired=True)
         except IntegrityError as exc:
+            if _sqlstate(exc) == UNIQUE_VIOLATION:  # this hold was placed already (a retry)
+                return AcquireResult(acquired=is_active(await get_hold(engine, hold_id), now))
             if _sqlstate(exc) != EXCLUSION_VIOLATION:
-                if await get_hold(engine, hold_id):  # a concurrent retry of this very hold
-                    return await acquire_hold(
-                        engine,
-                        hold_id=hold_id,
-                        call_id=call_id,
-                        claims=specs,
-                        expires_at=expires_at,
-                        now=now,
-                    )
                 raise
             conflicts = await _conflicts(engine, specs, now, hold_id)
             if conflicts:
@@ -250,9 +240,11 @@ async def acquire_hold(
     return AcquireResult(acquired=False, conflicts=conflicts)
 
 
-def _claims_table():  # type: ignore[no-untyped-def]
-    # ``claims`` the parameter shadows ``claims`` the table inside acquire_hold.
-    return claims
+def is_active(rows: Sequence[ClaimRow], now: datetime) -> bool:
+    """Every claim of a hold is held and unexpired (and there is at least one)."""
+    return bool(rows) and all(
+        r.status == HELD and r.expires_at is not None and r.expires_at > now for r in rows
+    )
 
 
 async def extend_hold(
@@ -260,16 +252,10 @@ async def extend_hold(
 ) -> bool:
     """Move a live hold's expiry. False when the hold is gone (released or expired)."""
     async with engine.begin() as conn:
-        held = await conn.execute(
-            select(func.count())
-            .select_from(claims)
-            .where(claims.c.hold_id == hold_id, claims.c.status == HELD, claims.c.expires_at > now)
+        result = await conn.execute(
+            select(claims).where(claims.c.hold_id == hold_id).with_for_update()
         )
-        total = await conn.execute(
-            select(func.count()).select_from(claims).where(claims.c.hold_id == hold_id)
-        )
-        n_held, n_total = held.scalar_one(), total.scalar_one()
-        if n_total == 0 or n_held != n_total:
+        if not is_active([_row(r) for r in result], now):
             return False
         await conn.execute(
             update(claims)
@@ -314,10 +300,7 @@ async def get_hold(engine: AsyncEngine, hold_id: str) -> list[ClaimRow]:
 
 async def hold_is_active(engine: AsyncEngine, *, hold_id: str, now: datetime) -> bool:
     """Every claim of the hold is held and unexpired (there is at least one)."""
-    rows = await get_hold(engine, hold_id)
-    return bool(rows) and all(
-        r.status == HELD and r.expires_at is not None and r.expires_at > now for r in rows
-    )
+    return is_active(await get_hold(engine, hold_id), now)
 
 
 async def convert_to_booked(
@@ -573,6 +556,7 @@ __all__ = [
     "get_appointment",
     "get_hold",
     "hold_is_active",
+    "is_active",
     "list_appointments",
     "list_claims",
     "list_outside_bookings",

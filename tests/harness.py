@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import shutil
 import socket
 import sys
@@ -52,6 +53,29 @@ def free_port(*, pair: bool = False) -> int:
                 continue
         return port
     raise RuntimeError("no free port pair")
+
+
+def double_bookings(bookings: list[dict[str, Any]], catalog: Any) -> list[tuple[str, str]]:
+    """Pairs of overlapping accepted Cal.com bookings of one stylist (any event types of
+    the host), as (start, start) of the two; empty when nobody is double-booked."""
+    from datetime import datetime
+
+    def ts(value: str) -> datetime:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+    host_of = {et: resource for et, (resource, _, _) in catalog.event_types().items()}
+    by_host: dict[str, list[tuple[datetime, datetime]]] = {}
+    for b in bookings:
+        if b["status"] == "accepted":
+            host = host_of.get(b["eventTypeId"], f"event type {b['eventTypeId']}")
+            by_host.setdefault(host, []).append((ts(b["start"]), ts(b["end"])))
+    doubles = []
+    for spans in by_host.values():
+        spans.sort()
+        for (first, end), (second, _) in itertools.pairwise(spans):
+            if second < end:
+                doubles.append((first.isoformat(), second.isoformat()))
+    return doubles
 
 
 def assert_no_partial_or_duplicate_bookings(state: dict[str, Any], catalog: Any) -> None:

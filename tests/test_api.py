@@ -216,51 +216,55 @@ async def test_a_taken_slot_is_answered_with_german_alternatives(http):
     assert "leider" in second["message"] and "anbieten" in second["message"]
 
 
-async def test_german_error_codes_for_unknown_service_bad_date_past_and_closed(http):
-    call_id = unique("api-errors")
-    unknown = await fn(
-        http, call_id, "check_availability", {"service": "Maniküre", "date": "morgen", "time": "10"}
-    )
-    assert unknown["error"] == "unknown_service" and "Dauerwelle" in unknown["message"]
-    bad_date = await fn(
-        http,
-        call_id,
-        "check_availability",
-        {"service": "Föhnen", "date": "irgendwann", "time": "10 Uhr"},
-    )
-    assert bad_date["error"] == "invalid_date" and bad_date["available"] is False
-    bad_time = await fn(
-        http, call_id, "check_availability", {"service": "Föhnen", "date": "morgen", "time": "bald"}
-    )
-    assert bad_time["error"] == "invalid_time"
-    yesterday = datetime.now(ZONE) - timedelta(days=1)
-    past = await fn(
-        http,
-        call_id,
-        "check_availability",
-        {"dienstleistung": "Föhnen", "datum": german_date(yesterday), "uhrzeit": "10:00"},
-    )
-    assert past["error"] == "in_the_past" and "Vergangenheit" in past["message"]
+def _next_sunday() -> datetime:
+    day = next_open_day(hour=11)
+    while day.weekday() != 6:
+        day += timedelta(days=1)
+    return day
 
-    sunday = next_open_day(hour=11)
-    while sunday.weekday() != 6:
-        sunday += timedelta(days=1)
-    closed = await fn(
-        http,
-        call_id,
-        "check_availability",
-        {"service": "Föhnen", "date": german_date(sunday), "time": "11:00"},
-    )
-    assert closed["error"] == "closed_day" and "geschlossen" in closed["message"]
-    assert closed["alternatives"], "a closed day still gets the nearest free times"
-    late = await fn(
-        http,
-        call_id,
-        "check_availability",
-        {"service": "Dauerwelle", "date": german_date(next_open_day()), "time": "17:30"},
-    )
-    assert late["error"] == "outside_opening_hours" and "geöffnet" in late["message"]
-    missing_name = await fn(http, call_id, "start_booking", {})
+
+# error code -> (check_availability arguments, a phrase of the German answer)
+ERROR_CASES: dict[str, tuple[Any, str]] = {
+    "unknown_service": (
+        lambda: {"service": "Maniküre", "date": "morgen", "time": "10"},
+        "Dauerwelle",  # the services we do offer are listed
+    ),
+    "invalid_date": (
+        lambda: {"service": "Föhnen", "date": "irgendwann", "time": "10 Uhr"},
+        "Tag",
+    ),
+    "invalid_time": (lambda: {"service": "Föhnen", "date": "morgen", "time": "bald"}, "Uhr"),
+    "in_the_past": (
+        lambda: {
+            "dienstleistung": "Föhnen",
+            "datum": german_date(datetime.now(ZONE) - timedelta(days=1)),
+            "uhrzeit": "10:00",
+        },
+        "Vergangenheit",
+    ),
+    "closed_day": (
+        lambda: {"service": "Föhnen", "date": german_date(_next_sunday()), "time": "11:00"},
+        "geschlossen",
+    ),
+    "outside_opening_hours": (
+        lambda: {"service": "Dauerwelle", "date": german_date(next_open_day()), "time": "17:30"},
+        "geöffnet",
+    ),
+}
+
+
+@pytest.mark.parametrize("error", ERROR_CASES)
+async def test_german_error_codes(http, error):
+    args, phrase = ERROR_CASES[error]
+    answer = await fn(http, unique("api-errors"), "check_availability", args())
+    assert answer["error"] == error and answer["available"] is False
+    assert phrase in answer["message"], answer["message"]
+    if error in ("closed_day", "outside_opening_hours"):
+        assert answer["alternatives"], "outside the hours still gets the nearest free times"
+
+
+async def test_start_booking_without_a_name_asks_for_it(http):
+    missing_name = await fn(http, unique("api-errors"), "start_booking", {})
     assert missing_name["status"] == "invalid_input" and "Namen" in missing_name["message"]
 
 

@@ -72,6 +72,17 @@ async def test_reserve_read_extend_release(calcom, sim):
     assert (await sim.state())["reservations"] == []
 
 
+async def test_extending_a_reservation_whose_time_was_booked_meanwhile_is_slot_unavailable(
+    calcom, sim
+):
+    start = next_open_day(hour=13)
+    held = await calcom.reserve_slot(1001, start, 30)
+    await sim.outside_booking(1001, start, respect_reservations=False, name="Staff")
+    with pytest.raises(SlotUnavailableError) as caught:
+        await calcom.extend_reservation(held.uid, 1001, start, 30)
+    assert caught.value.status == 422 and not caught.value.retryable
+
+
 async def test_extending_a_vanished_reservation_is_not_found(calcom):
     with pytest.raises(NotFoundError) as caught:
         await calcom.extend_reservation("gone", 1001, next_open_day(hour=9), 30)
