@@ -22,20 +22,20 @@ from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import RPCError
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from activities.alternatives import AlternativeActivities
+from activities.availability import AvailabilityActivities
 from activities.bookings import BookingActivities
 from activities.deps import ActivityDeps
 from activities.holds import HoldActivities
 from activities.outside import OutsideBookingActivities
 from calcom.client import CalcomClient
 from config import Settings, get_settings
+from contracts.messages import BookingStatus
 from domain.catalog import load_catalog
 from observability.logging import configure_logging, get_logger
 from observability.metrics import WORKFLOWS_OPEN
 from store.db import create_engine_for
 from workflows.call import CallWorkflow
 from workflows.connect import connect
-from workflows.messages import BookingStatus
 from workflows.outside_booking import CalcomBookingEventWorkflow
 
 GRACEFUL_SHUTDOWN = timedelta(seconds=10)
@@ -43,15 +43,18 @@ log = get_logger("worker")
 
 
 def activities_for(deps: ActivityDeps) -> list:
-    """Every activity of the project, bound to its dependencies."""
+    """Every activity of the project, bound to its dependencies (one per interface in
+    ``contracts.activities``, under the same name)."""
     holds = HoldActivities(deps)
     bookings = BookingActivities(deps)
-    alternatives = AlternativeActivities(deps)
+    availability = AvailabilityActivities(deps)
     outside = OutsideBookingActivities(deps)
     return [
-        holds.check_slots,
+        availability.check_slots,
+        availability.find_alternatives,
         holds.acquire_claims,
         holds.reserve_segment,
+        holds.record_degraded_hold,
         holds.release_hold,
         holds.extend_hold,
         holds.validate_hold,
@@ -59,7 +62,6 @@ def activities_for(deps: ActivityDeps) -> list:
         bookings.cancel_segment,
         bookings.finalize_booking,
         bookings.record_booking_outcome,
-        alternatives.find_alternatives,
         outside.record_outside_booking,
     ]
 

@@ -11,24 +11,31 @@ import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy.exc import DataError, IntegrityError, ProgrammingError
 from temporalio import activity
 
 from activities.deps import ActivityDeps
-from activities.failures import to_application_error
-from activities.models import (
-    BookedSegment,
-    BookSegment,
-    CancelSegment,
-    CancelSegmentResult,
-    FinalizeBooking,
-    RecordBookingOutcome,
-)
+from activities.failures import invalid_data, to_application_error
 from calcom.errors import CalcomError, SlotUnavailableError
 from calcom.models import Attendee, Booking, BookingRequest
+from contracts.activities import (
+    BookSegmentInput,
+    BookSegmentResult,
+    CancelSegmentInput,
+    CancelSegmentResult,
+    FinalizeBookingInput,
+    RecordBookingOutcomeInput,
+)
+from contracts.messages import SegmentView
 from observability.logging import get_logger
-from observability.metrics import BOOKING_DURATION, COMPENSATIONS, HOLD_OUTCOMES, RACE_DETECTIONS
+from observability.metrics import (
+    BOOKING_DURATION,
+    COMPENSATIONS,
+    HOLD_OUTCOMES,
+    RACE_DETECTIONS,
+    RECORDING_FAILURES,
+)
 from store import holds as store
-from workflows.messages import SegmentView
 
 log = get_logger(__name__)
 HEARTBEAT_EVERY = 1.0
@@ -80,7 +87,7 @@ class BookingActivities:
         )
 
     @activity.defn
-    async def book_segment(self, req: BookSegment) -> BookedSegment:
+    async def book_segment(self, req: BookSegmentInput) -> BookSegmentResult:
         """Book one staffed segment with its reservation uid (idempotent across retries)."""
         seg = req.segment
         assert seg.calcom_event_type_id is not None
@@ -89,7 +96,7 @@ class BookingActivities:
                 if activity.info().attempt > 1:
                     existing = await self._find_ours(req.workflow_id, seg)
                     if existing is not None and existing.status != "cancelled":
-                        return BookedSegment(
+                        return BookSegmentResult(
                             key=seg.key, calcom_booking_uid=existing.uid, status=existing.status
                         )
                 booking = await self._deps.calcom.create_booking(
@@ -115,10 +122,10 @@ class BookingActivities:
                 raise to_application_error(exc) from exc
             except CalcomError as exc:
                 raise to_application_error(exc) from exc
-        return BookedSegment(key=seg.key, calcom_booking_uid=booking.uid, status=booking.status)
+        return BookSegmentResult(key=seg.key, calcom_booking_uid=booking.uid, status=booking.status)
 
     @activity.defn
-    async def cancel_segment(self, req: CancelSegment) -> CancelSegmentResult:
+    async def cancel_segment(self, req: CancelSegmentInput) -> CancelSegmentResult:
         """Compensation: cancel the segment's booking if it exists (found by uid or, when
         the outcome was unknown, by our metadata). Cancelling twice is fine."""
         seg = req.segment
@@ -136,40 +143,44 @@ class BookingActivities:
         return CancelSegmentResult(cancelled_uid=uid)
 
     @activity.defn
-    async def finalize_booking(self, req: FinalizeBooking) -> None:
-        """Mark the claims booked and record the appointment (one idempotent step)."""
-        await store.convert_to_booked(
-            self._deps.engine,
+    async def finalize_booking(self, req: FinalizeBookingInput) -> None:
+        """Mark the claims booked and record the appointment, in one transaction
+        (idempotent). Data the database refuses fails for good (``InvalidData``): the
+        workflow compensates instead of retrying forever."""
+        appointment = store.AppointmentRecord(
+            id=req.appointment_id,
+            call_id=req.call_id,
             hold_id=req.hold_id,
-            booking_uids={
-                s.key: s.calcom_booking_uid for s in req.segments if s.calcom_booking_uid
-            },
+            service=req.service,
+            start=req.start,
+            end=req.end,
+            customer_name=req.customer.name,
+            customer_phone=req.customer.phone,
+            customer_email=req.customer.email,
+            segments=[
+                store.AppointmentSegmentRecord(
+                    key=s.key,
+                    start=s.start,
+                    end=s.end,
+                    staff=s.staff,
+                    resource=s.resource,
+                    calcom_booking_uid=s.calcom_booking_uid,
+                )
+                for s in req.segments
+            ],
         )
-        await store.record_appointment(
-            self._deps.engine,
-            appointment=store.AppointmentRecord(
-                id=req.appointment_id,
-                call_id=req.call_id,
-                hold_id=req.hold_id,
-                service=req.service,
-                start=req.start,
-                end=req.end,
-                customer_name=req.customer.name,
-                customer_phone=req.customer.phone,
-                customer_email=req.customer.email,
-                segments=[
-                    store.AppointmentSegmentRecord(
-                        key=s.key,
-                        start=s.start,
-                        end=s.end,
-                        staff=s.staff,
-                        resource=s.resource,
-                        calcom_booking_uid=s.calcom_booking_uid,
-                    )
-                    for s in req.segments
-                ],
-            ),
-        )
+        try:
+            await store.finalize_booking(
+                self._deps.engine,
+                booking_uids={
+                    s.key: s.calcom_booking_uid for s in req.segments if s.calcom_booking_uid
+                },
+                appointment=appointment,
+            )
+        except (DataError, IntegrityError, ProgrammingError, ValueError) as exc:
+            # Refused as it is (NUL in a text, a violated constraint): no retry can help.
+            RECORDING_FAILURES.labels(step="finalize").inc()
+            raise invalid_data("recording the appointment", exc) from exc
         if activity.info().attempt == 1:
             kind = "compound" if req.compound else "simple"
             elapsed = (datetime.now(UTC) - req.started_at).total_seconds()
@@ -178,7 +189,7 @@ class BookingActivities:
         log.info("appointment recorded", appointment_id=req.appointment_id, call_id=req.call_id)
 
     @activity.defn
-    async def record_booking_outcome(self, req: RecordBookingOutcome) -> None:
+    async def record_booking_outcome(self, req: RecordBookingOutcomeInput) -> None:
         """Metrics for a booking that ended without an appointment."""
         kind = "compound" if req.compound else "simple"
         elapsed = (datetime.now(UTC) - req.started_at).total_seconds()

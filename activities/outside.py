@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from temporalio import activity
 
 from activities.deps import ActivityDeps
-from activities.models import OutsideBookingRecord, OverlappingHolds
+from contracts.activities import RecordOutsideBookingInput, RecordOutsideBookingResult
 from store import holds as store
 
 
@@ -23,17 +23,19 @@ class OutsideBookingActivities:
         return found[0] if found else None
 
     @activity.defn
-    async def record_outside_booking(self, req: OutsideBookingRecord) -> OverlappingHolds:
+    async def record_outside_booking(
+        self, req: RecordOutsideBookingInput
+    ) -> RecordOutsideBookingResult:
         """Record (or cancel) the booking; return the calls holding overlapping time."""
         if req.rescheduled_from_uid:
             await store.cancel_outside_booking(self._deps.engine, req.rescheduled_from_uid)
         resource = self._resource(req.event_type_id)
         if req.cancelled:
             await store.cancel_outside_booking(self._deps.engine, req.calcom_uid)
-            return OverlappingHolds(resource=resource)
+            return RecordOutsideBookingResult(resource=resource)
         if resource is None:
             # An event type outside our catalog cannot collide with a hold of ours.
-            return OverlappingHolds()
+            return RecordOutsideBookingResult()
         await store.record_outside_booking(
             self._deps.engine,
             calcom_uid=req.calcom_uid,
@@ -49,4 +51,6 @@ class OutsideBookingActivities:
             end=req.end,
             now=datetime.now(UTC),
         )
-        return OverlappingHolds(resource=resource, call_ids=sorted({h.call_id for h in holds}))
+        return RecordOutsideBookingResult(
+            resource=resource, call_ids=sorted({h.call_id for h in holds})
+        )

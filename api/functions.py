@@ -23,6 +23,16 @@ from api.dedupe import AnswerCache
 from api.gateway import CallGateway
 from api.metrics import BUDGET_EXCEEDED
 from config import Settings
+from contracts.messages import (
+    Alternative,
+    BookingResult,
+    CancelHold,
+    CheckAvailability,
+    Customer,
+    ExtendHold,
+    HoldResult,
+    StartBooking,
+)
 from domain.alternatives import opening_problem
 from domain.catalog import Catalog, Service
 from domain.german_dates import DateParseError, parse_datetime
@@ -53,16 +63,6 @@ from domain.service_lookup import find_service, service_names
 from domain.wording import WEEKDAY_NAMES, alternative_label
 from observability.logging import get_logger
 from workflows.call import CallWorkflow
-from workflows.messages import (
-    Alternative,
-    BookingResult,
-    CancelHold,
-    CheckAvailability,
-    Customer,
-    ExtendHold,
-    HoldResult,
-    StartBooking,
-)
 
 log = get_logger(__name__)
 

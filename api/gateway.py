@@ -18,9 +18,9 @@ from temporalio.common import (
 from temporalio.service import RPCError, RPCStatusCode
 
 from config import Settings
+from contracts.messages import BookingStatus, CallInput
 from workflows.call import CallWorkflow
 from workflows.ids import call_workflow_id
-from workflows.messages import BookingStatus, CallInput
 from workflows.outside_booking import (
     CalcomBookingEvent,
     CalcomBookingEventWorkflow,
@@ -35,16 +35,7 @@ class CallGateway:
         self.settings = settings
 
     def call_input(self, call_id: str, from_number: str | None, agent_id: str | None) -> CallInput:
-        s = self.settings
-        return CallInput(
-            call_id=call_id,
-            from_number=from_number,
-            agent_id=agent_id,
-            salon_timezone=s.salon_timezone,
-            hold_seconds=s.hold_seconds,
-            check_budget_seconds=s.check_budget_seconds,
-            booking_budget_seconds=s.booking_budget_seconds,
-        )
+        return self.settings.call_input(call_id, from_number, agent_id)
 
     def _start_options(self, call_id: str, summary: str | None = None) -> dict[str, Any]:
         return {

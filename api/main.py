@@ -26,11 +26,11 @@ from api.gateway import CallGateway
 from api.metrics import REQUEST_SECONDS, REQUESTS
 from api.security import calcom_signature_ok, retell_signature_ok
 from config import Settings, get_settings
+from contracts.messages import CallAnalyzed, CallEnded
 from domain.catalog import load_catalog
 from observability.logging import configure_logging, get_logger
 from workflows.call import CallWorkflow
 from workflows.connect import connect
-from workflows.messages import CallAnalyzed, CallEnded
 from workflows.outside_booking import CalcomBookingEvent
 
 log = get_logger(__name__)

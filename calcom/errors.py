@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from calcom import wire
+from contracts import failures
 
 _SLOT_GONE_PHRASES = (
     "already has booking",
@@ -32,7 +33,7 @@ class CalcomError(Exception):
         error_type: stable name for the kind of failure.
     """
 
-    error_type = "Calcom"
+    error_type = failures.CALCOM
     retryable = False
 
     def __init__(self, message: str, *, status: int | None = None) -> None:
@@ -44,13 +45,13 @@ class CalcomError(Exception):
 class SlotUnavailableError(CalcomError):
     """The slot is taken: booked, reserved first by someone else, or not available."""
 
-    error_type = "SlotUnavailable"
+    error_type = failures.SLOT_UNAVAILABLE
 
 
 class RateLimitedError(CalcomError):
     """429: the API key used up its budget; retry after ``retry_after_seconds``."""
 
-    error_type = "RateLimited"
+    error_type = failures.RATE_LIMITED
     retryable = True
 
     def __init__(
@@ -63,20 +64,20 @@ class RateLimitedError(CalcomError):
 class TransientError(CalcomError):
     """5xx, timeouts and connection errors: worth retrying."""
 
-    error_type = "Transient"
+    error_type = failures.TRANSIENT
     retryable = True
 
 
 class InvalidRequestError(CalcomError):
     """Any other 4xx: retrying the same request will not help."""
 
-    error_type = "InvalidRequest"
+    error_type = failures.INVALID_REQUEST
 
 
 class NotFoundError(InvalidRequestError):
     """404: the booking, reservation or event type does not exist."""
 
-    error_type = "NotFound"
+    error_type = failures.NOT_FOUND
 
 
 def envelope_message(response: httpx.Response) -> str:

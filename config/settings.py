@@ -12,6 +12,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from contracts.messages import CallInput
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEMO_CATALOG_PATH = PROJECT_ROOT / "domain" / "demo_catalog.toml"
 
@@ -46,6 +48,9 @@ class Settings(BaseSettings):
     catalog_path: Path = DEMO_CATALOG_PATH
     hold_seconds: int = Field(default=90, ge=10, le=600)
     salon_timezone: str = "Europe/Berlin"
+    hold_max_extensions: int = Field(default=3, ge=0, le=20)
+    hold_max_total_seconds: int = Field(default=300, ge=10, le=3600)
+    call_lifetime_seconds: int = Field(default=2 * 3600, ge=60, le=24 * 3600)
 
     # HTTP
     api_port: int = 8000
@@ -66,6 +71,22 @@ class Settings(BaseSettings):
     # Tests only: a PostgreSQL server to create throw-away databases on.
     test_database_url: str | None = None
     ci: bool = False
+
+    def call_input(
+        self, call_id: str, from_number: str | None = None, agent_id: str | None = None
+    ) -> CallInput:
+        """The call workflow's input: the call's ids and the salon's hold policy."""
+        return CallInput(
+            call_id=call_id,
+            from_number=from_number,
+            agent_id=agent_id,
+            salon_timezone=self.salon_timezone,
+            hold_seconds=self.hold_seconds,
+            max_extensions=self.hold_max_extensions,
+            max_hold_total_seconds=self.hold_max_total_seconds,
+            booking_budget_seconds=self.booking_budget_seconds,
+            lifetime_seconds=self.call_lifetime_seconds,
+        )
 
     @property
     def calcom_base_url(self) -> str:

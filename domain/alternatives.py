@@ -1,10 +1,11 @@
 """Which start times to offer when the requested one does not work. Pure.
 
-Candidates lie on a grid (every 15 minutes from opening) and the whole service, gaps
-included, must end by closing time. On the requested day the starts nearest to the
-requested time come first (earlier wins a tie: "10:30 or 11:00" for 10:45 offers 10:30
-first); after that the following open days, earliest first. Whether a candidate is free is
-the caller's question (Cal.com slots and database claims), passed in as ``is_free``.
+Candidates lie on the salon's start grid (by default every 15 minutes from opening) and
+the whole service, gaps included, must end by closing time. On the requested day the
+starts nearest to the requested time come first (earlier wins a tie: "10:30 or 11:00"
+for 10:45 offers 10:30 first); after that the following open days, earliest first.
+Whether a candidate is free is the caller's question (Cal.com's free time and our
+claims), passed in as ``is_free``.
 """
 
 from __future__ import annotations
@@ -99,6 +100,8 @@ def rank_alternatives(
     not_before: datetime,
     limit: int = 3,
     days_ahead: int = 14,
+    first_day: int = 0,
+    step_minutes: int = 15,
 ) -> list[datetime]:
     """The best free starts to offer instead of ``requested``.
 
@@ -110,22 +113,32 @@ def rank_alternatives(
         zone: The salon's time zone.
         not_before: No start earlier than this is offered (now plus a lead time).
         limit: How many to return at most.
-        days_ahead: How many days after the requested day to search.
+        days_ahead: The last day searched, counted in days after the requested day.
+        first_day: The first day searched (0: the requested day; 1: from the next day,
+            for a second search once the requested day's own data is exhausted).
+        step_minutes: The salon's start grid, counted from opening time.
 
     Returns:
         Up to ``limit`` aware starts in ``zone``: the requested day's nearest first (earlier
         wins ties), then the following days' in time order. Never ``requested`` itself.
     """
     first = plan_for(requested)
-    minutes = int((first.end - first.start).total_seconds() // 60)
+    minutes = math.ceil((first.end - first.start).total_seconds() / 60)
     day0 = requested.astimezone(zone).date()
 
     def starts_on(day: date) -> list[datetime]:
-        found = candidate_starts(day, opening_hours.for_weekday(day.weekday()), minutes, zone)
+        hours = opening_hours.for_weekday(day.weekday())
+        found = candidate_starts(day, hours, minutes, zone, step_minutes)
         return [s for s in found if s >= not_before and s != requested]
 
-    same_day = sorted(starts_on(day0), key=lambda s: (abs(s - requested), s))
-    later = (s for offset in range(1, days_ahead + 1) for s in starts_on(day0 + timedelta(offset)))
+    same_day = (
+        sorted(starts_on(day0), key=lambda s: (abs(s - requested), s)) if first_day == 0 else []
+    )
+    later = (
+        s
+        for offset in range(max(1, first_day), days_ahead + 1)
+        for s in starts_on(day0 + timedelta(offset))
+    )
     return _take_free(chain(same_day, later), plan_for, is_free, opening_hours, zone, limit)
 
 

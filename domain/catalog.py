@@ -102,6 +102,9 @@ class Catalog(BaseModel):
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
     timezone: str = "Europe/Berlin"
+    # The salon's start grid for offered alternatives, counted from opening time. A caller
+    # may still ask for any minute; this only decides what the agent proposes.
+    start_grid_minutes: int = Field(default=15, ge=5, le=120)
     opening_hours: OpeningHours
     services: tuple[Service, ...] = Field(min_length=1)
 

@@ -34,3 +34,13 @@ WORKFLOWS_OPEN = Gauge(
     "Open call workflows by BookingStatus (from Temporal visibility).",
     ["status"],
 )
+RECORDING_FAILURES = Counter(
+    "booking_recording_failures",
+    "A step after Cal.com had booked that failed for good (the booking was compensated).",
+    ["step"],
+)
+DEGRADED_HOLDS = Counter(
+    "booking_degraded_holds",
+    "Holds placed only in our database because Cal.com refused or failed the reservation.",
+    ["reason"],
+)

@@ -265,17 +265,6 @@ async def extend_hold(
     return True
 
 
-async def set_reservation_uid(
-    engine: AsyncEngine, *, hold_id: str, segment_key: str, reservation_uid: str
-) -> None:
-    async with engine.begin() as conn:
-        await conn.execute(
-            update(claims)
-            .where(claims.c.hold_id == hold_id, claims.c.segment_key == segment_key)
-            .values(calcom_reservation_uid=reservation_uid, updated_at=func.now())
-        )
-
-
 async def release_hold(engine: AsyncEngine, *, hold_id: str, status: str = RELEASED) -> int:
     """Release (or mark expired) every held claim of the hold; returns how many changed.
     Booked claims are never touched: cancel the appointment for that."""
@@ -312,58 +301,74 @@ async def convert_to_booked(
     as well: Cal.com has the booking, so the time is taken. If someone else claimed the
     time in between, the exclusion constraint raises and the caller compensates.
     """
-    changed = 0
     async with engine.begin() as conn:
-        for key, uid in booking_uids.items():
-            result = await conn.execute(
-                update(claims)
-                .where(claims.c.hold_id == hold_id, claims.c.segment_key == key)
-                .values(
-                    status=BOOKED, calcom_booking_uid=uid, expires_at=None, updated_at=func.now()
-                )
-            )
-            changed += int(result.rowcount or 0)
+        return await _convert(conn, hold_id, booking_uids)
+
+
+async def _convert(conn: AsyncConnection, hold_id: str, booking_uids: dict[str, str]) -> int:
+    changed = 0
+    for key, uid in booking_uids.items():
+        result = await conn.execute(
+            update(claims)
+            .where(claims.c.hold_id == hold_id, claims.c.segment_key == key)
+            .values(status=BOOKED, calcom_booking_uid=uid, expires_at=None, updated_at=func.now())
+        )
+        changed += int(result.rowcount or 0)
     return changed
 
 
 async def record_appointment(engine: AsyncEngine, *, appointment: AppointmentRecord) -> bool:
     """Insert the appointment and its segments; False if it was already recorded."""
-    a = appointment
     async with engine.begin() as conn:
-        result = await conn.execute(
-            pg_insert(appointments)
-            .values(
-                id=a.id,
-                call_id=a.call_id,
-                hold_id=a.hold_id,
-                service=a.service,
-                start_at=a.start,
-                end_at=a.end,
-                customer_name=a.customer_name,
-                customer_phone=a.customer_phone,
-                customer_email=a.customer_email,
-            )
-            .on_conflict_do_nothing(index_elements=["id"])
-            .returning(appointments.c.id)
+        return await _insert_appointment(conn, appointment)
+
+
+async def finalize_booking(
+    engine: AsyncEngine, *, booking_uids: dict[str, str], appointment: AppointmentRecord
+) -> bool:
+    """Claims booked and the appointment recorded in one transaction: either both or,
+    when the database refuses, neither (the hold's claims stay as they were)."""
+    async with engine.begin() as conn:
+        if appointment.hold_id is not None:
+            await _convert(conn, appointment.hold_id, booking_uids)
+        return await _insert_appointment(conn, appointment)
+
+
+async def _insert_appointment(conn: AsyncConnection, a: AppointmentRecord) -> bool:
+    result = await conn.execute(
+        pg_insert(appointments)
+        .values(
+            id=a.id,
+            call_id=a.call_id,
+            hold_id=a.hold_id,
+            service=a.service,
+            start_at=a.start,
+            end_at=a.end,
+            customer_name=a.customer_name,
+            customer_phone=a.customer_phone,
+            customer_email=a.customer_email,
         )
-        if result.first() is None:
-            return False
-        if a.segments:
-            await conn.execute(
-                insert(appointment_segments),
-                [
-                    {
-                        "appointment_id": a.id,
-                        "key": s.key,
-                        "start_at": s.start,
-                        "end_at": s.end,
-                        "staff": s.staff,
-                        "resource": s.resource,
-                        "calcom_booking_uid": s.calcom_booking_uid,
-                    }
-                    for s in a.segments
-                ],
-            )
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(appointments.c.id)
+    )
+    if result.first() is None:
+        return False
+    if a.segments:
+        await conn.execute(
+            insert(appointment_segments),
+            [
+                {
+                    "appointment_id": a.id,
+                    "key": s.key,
+                    "start_at": s.start,
+                    "end_at": s.end,
+                    "staff": s.staff,
+                    "resource": s.resource,
+                    "calcom_booking_uid": s.calcom_booking_uid,
+                }
+                for s in a.segments
+            ],
+        )
     return True
 
 
@@ -552,6 +557,7 @@ __all__ = [
     "cancel_outside_booking",
     "convert_to_booked",
     "extend_hold",
+    "finalize_booking",
     "find_overlapping_holds",
     "get_appointment",
     "get_hold",
@@ -563,5 +569,4 @@ __all__ = [
     "record_appointment",
     "record_outside_booking",
     "release_hold",
-    "set_reservation_uid",
 ]

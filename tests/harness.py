@@ -231,21 +231,17 @@ class CallStack:
     inputs: dict[str, Any] = field(default_factory=dict)
 
     def call_input(self, call_id: str, **overrides: Any) -> Any:
-        from workflows.messages import CallInput
-
-        fields: dict[str, Any] = {"call_id": call_id, "from_number": "+4930123456"}
-        fields.update(self.inputs)
-        fields.update(overrides)
-        return CallInput(**fields)
+        base = get_settings().call_input(call_id, "+4930123456")
+        return base.model_copy(update={**self.inputs, **overrides})
 
     async def check(self, call_id: str, service: str, start: Any, **input_overrides: Any) -> Any:
         """``check_availability`` by update-with-start, as the API sends it."""
         from temporalio.client import WithStartWorkflowOperation
         from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
+        from contracts.messages import CheckAvailability
         from workflows.call import CallWorkflow
         from workflows.ids import call_workflow_id
-        from workflows.messages import CheckAvailability
 
         op = WithStartWorkflowOperation(
             CallWorkflow.run,

@@ -15,6 +15,7 @@ from pathlib import Path
 from calsim.control import SimControl
 from calsim.server import SimulatorServer
 from config.settings import DEMO_CATALOG_PATH
+from contracts.messages import CallEnded, CancelHold, Customer, ExtendHold, StartBooking
 from domain.catalog import load_catalog
 from tests.harness import (
     CallStack,
@@ -24,7 +25,6 @@ from tests.harness import (
     start_temporal,
 )
 from workflows.call import CallWorkflow
-from workflows.messages import CallEnded, CancelHold, Customer, ExtendHold, StartBooking
 from workflows.outside_booking import CalcomBookingEvent, CalcomBookingEventWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"

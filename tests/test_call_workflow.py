@@ -7,10 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from store import holds as store
-from tests.harness import assert_eventually, call_stack, next_open_day, unique
-from workflows.call import CallWorkflow
-from workflows.messages import (
+from contracts.messages import (
     BookingStatus,
     CallEnded,
     CancelHold,
@@ -18,6 +15,9 @@ from workflows.messages import (
     ExtendHold,
     StartBooking,
 )
+from store import holds as store
+from tests.harness import assert_eventually, call_stack, next_open_day, unique
+from workflows.call import CallWorkflow
 from workflows.outside_booking import (
     CalcomBookingEvent,
     CalcomBookingEventWorkflow,

@@ -23,6 +23,7 @@ from temporalio.client import Client, WorkflowUpdateStage
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.testing import WorkflowEnvironment
 
+from contracts.messages import BookingResult, BookingStatus, CallEnded, Customer, StartBooking
 from tests.harness import (
     CallStack,
     assert_eventually,
@@ -36,7 +37,6 @@ from tests.harness import (
 )
 from workflows.call import CallWorkflow
 from workflows.converter import data_converter
-from workflows.messages import BookingResult, BookingStatus, CallEnded, Customer, StartBooking
 
 ROOT = Path(__file__).resolve().parent.parent
 CUSTOMER = Customer(name="Erika Mustermann", phone="+4915100000000")

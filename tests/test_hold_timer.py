@@ -9,6 +9,7 @@ import pytest_asyncio
 from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
+from contracts.messages import BookingStatus
 from store import holds as store
 from tests.harness import (
     SEARCH_ATTRIBUTES,
@@ -20,7 +21,6 @@ from tests.harness import (
 )
 from workflows.call import CallWorkflow
 from workflows.converter import data_converter
-from workflows.messages import BookingStatus
 
 
 @pytest_asyncio.fixture

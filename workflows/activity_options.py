@@ -3,69 +3,111 @@
 Short, idempotent steps on the caller's critical path (slots, claims, reservations,
 alternatives) run as local activities: about 9 ms of overhead instead of ~50 ms for a
 regular activity. Booking and compensation are regular activities: they heartbeat, can be
-cancelled, and survive a worker crash on another worker.
+cancelled, and survive a worker crash on another worker. Failures that retrying cannot fix
+(``contracts.failures.NON_RETRYABLE``) fail at once.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from temporalio.common import RetryPolicy
 
-# Errors that retrying cannot fix: the slot is someone else's, or Cal.com rejected the
-# request as invalid.
-NON_RETRYABLE = ["SlotUnavailable", "InvalidRequest", "NotFound"]
+from contracts.failures import INVALID_DATA, INVALID_REQUEST, NON_RETRYABLE
 
-CRITICAL_PATH: dict[str, Any] = {
-    "start_to_close_timeout": timedelta(seconds=5),
-    "schedule_to_close_timeout": timedelta(seconds=12),
-    "retry_policy": RetryPolicy(
+
+@dataclass(frozen=True)
+class ActivityOptions:
+    """How long an activity may take and how it is retried."""
+
+    start_to_close: timedelta
+    schedule_to_close: timedelta
+    retry: RetryPolicy
+    heartbeat: timedelta | None = None
+
+    def kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``workflow.execute_(local_)activity``."""
+        out: dict[str, Any] = {
+            "start_to_close_timeout": self.start_to_close,
+            "schedule_to_close_timeout": self.schedule_to_close,
+            "retry_policy": self.retry,
+        }
+        if self.heartbeat is not None:
+            out["heartbeat_timeout"] = self.heartbeat
+        return out
+
+
+CRITICAL_PATH = ActivityOptions(
+    start_to_close=timedelta(seconds=5),
+    schedule_to_close=timedelta(seconds=12),
+    retry=RetryPolicy(
         initial_interval=timedelta(milliseconds=200),
         backoff_coefficient=2.0,
         maximum_interval=timedelta(seconds=2),
         maximum_attempts=4,
-        non_retryable_error_types=NON_RETRYABLE,
+        non_retryable_error_types=list(NON_RETRYABLE),
     ),
-}
+)
 
 # Releasing must eventually happen: retry for a long time.
-CLEANUP: dict[str, Any] = {
-    "start_to_close_timeout": timedelta(seconds=10),
-    "schedule_to_close_timeout": timedelta(minutes=10),
-    "retry_policy": RetryPolicy(
+CLEANUP = ActivityOptions(
+    start_to_close=timedelta(seconds=10),
+    schedule_to_close=timedelta(minutes=10),
+    retry=RetryPolicy(
         initial_interval=timedelta(milliseconds=500),
         maximum_interval=timedelta(seconds=30),
-        non_retryable_error_types=["InvalidRequest"],
+        non_retryable_error_types=[INVALID_REQUEST],
     ),
-}
+)
 
-BOOK: dict[str, Any] = {
-    "start_to_close_timeout": timedelta(seconds=20),
-    "heartbeat_timeout": timedelta(seconds=5),
-    "schedule_to_close_timeout": timedelta(minutes=2),
-    "retry_policy": RetryPolicy(
+BOOK = ActivityOptions(
+    start_to_close=timedelta(seconds=20),
+    heartbeat=timedelta(seconds=5),
+    schedule_to_close=timedelta(minutes=2),
+    retry=RetryPolicy(
         initial_interval=timedelta(milliseconds=500),
         backoff_coefficient=2.0,
         maximum_interval=timedelta(seconds=10),
         maximum_attempts=6,
-        non_retryable_error_types=NON_RETRYABLE,
+        non_retryable_error_types=list(NON_RETRYABLE),
     ),
-}
+)
 
-COMPENSATE: dict[str, Any] = {
-    "start_to_close_timeout": timedelta(seconds=20),
-    "heartbeat_timeout": timedelta(seconds=5),
-    "schedule_to_close_timeout": timedelta(hours=1),
-    "retry_policy": RetryPolicy(
+COMPENSATE = ActivityOptions(
+    start_to_close=timedelta(seconds=20),
+    heartbeat=timedelta(seconds=5),
+    schedule_to_close=timedelta(hours=1),
+    retry=RetryPolicy(
         initial_interval=timedelta(seconds=1),
         maximum_interval=timedelta(seconds=30),
-        non_retryable_error_types=["InvalidRequest"],
+        non_retryable_error_types=[INVALID_REQUEST],
     ),
-}
+)
 
-RECORD: dict[str, Any] = {
-    "start_to_close_timeout": timedelta(seconds=10),
-    "schedule_to_close_timeout": timedelta(minutes=30),
-    "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=20)),
-}
+# Recording the appointment after Cal.com booked: retried while the database may come
+# back, bounded so the call is never stranded (on failure the booking is compensated).
+FINALIZE = ActivityOptions(
+    start_to_close=timedelta(seconds=10),
+    schedule_to_close=timedelta(minutes=2),
+    retry=RetryPolicy(
+        initial_interval=timedelta(milliseconds=500),
+        maximum_interval=timedelta(seconds=10),
+        non_retryable_error_types=[INVALID_DATA],
+    ),
+)
+
+# Recording what happened outside (a Cal.com webhook): retried for a long time.
+RECORD = ActivityOptions(
+    start_to_close=timedelta(seconds=10),
+    schedule_to_close=timedelta(minutes=30),
+    retry=RetryPolicy(maximum_interval=timedelta(seconds=20)),
+)
+
+# Metrics and other bookkeeping: worth a few tries, never worth blocking the call.
+METRICS = ActivityOptions(
+    start_to_close=timedelta(seconds=10),
+    schedule_to_close=timedelta(minutes=1),
+    retry=RetryPolicy(maximum_interval=timedelta(seconds=10), maximum_attempts=5),
+)

@@ -3,7 +3,7 @@ deterministic (UTC times: workflows do no time-zone work)."""
 
 from __future__ import annotations
 
-from workflows.messages import CallState
+from contracts.messages import CallState
 
 
 def _hm(dt: object) -> str:

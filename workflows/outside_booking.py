@@ -14,11 +14,10 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.models import OutsideBookingRecord
-    from activities.outside import OutsideBookingActivities
+    from contracts.activities import RecordOutsideBookingInput, record_outside_booking
+    from contracts.messages import OutsideBooking
     from workflows.activity_options import RECORD
     from workflows.ids import call_workflow_id
-    from workflows.messages import OutsideBooking
 
 OUR_SOURCE = "salon-booking"
 
@@ -52,9 +51,9 @@ class CalcomBookingEventWorkflow:
             "CANCELLED",
             "REJECTED",
         )
-        found = await workflow.execute_activity_method(
-            OutsideBookingActivities.record_outside_booking,
-            OutsideBookingRecord(
+        found = await workflow.execute_activity(
+            record_outside_booking,
+            RecordOutsideBookingInput(
                 calcom_uid=event.calcom_uid,
                 event_type_id=event.event_type_id,
                 start=event.start,
@@ -63,7 +62,7 @@ class CalcomBookingEventWorkflow:
                 rescheduled_from_uid=event.rescheduled_from_uid,
             ),
             summary=f"record outside booking {event.calcom_uid}",
-            **RECORD,
+            **RECORD.kwargs(),
         )
         signalled: list[str] = []
         for call_id in found.call_ids:

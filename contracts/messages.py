@@ -34,19 +34,20 @@ class _Msg(BaseModel):
 
 class CallInput(_Msg):
     """Workflow input; everything the workflow must not compute itself (no time zones,
-    no file reads) is passed in."""
+    no file reads) is passed in. Built from the settings by ``Settings.call_input``: the
+    one source of these values."""
 
     call_id: str
     from_number: str | None = None
     agent_id: str | None = None
-    salon_timezone: str = "Europe/Berlin"
-    hold_seconds: int = 90
-    max_extensions: int = 3
-    max_hold_total_seconds: int = 300
-    check_budget_seconds: float = 2.5
-    booking_budget_seconds: float = 6.0
-    lifetime_seconds: int = 2 * 3600
-    # After the call ended and nothing is pending, the workflow closes.
+    salon_timezone: str
+    hold_seconds: int
+    max_extensions: int
+    max_hold_total_seconds: int
+    booking_budget_seconds: float
+    # After the call ended and nothing is pending, the workflow closes; at the latest
+    # after this long.
+    lifetime_seconds: int
 
 
 class Alternative(_Msg):
@@ -71,7 +72,7 @@ HoldOutcome = Literal[
     "cancelled",
     "expired",
     "no_hold",
-    "outside_opening_hours",  # Cal.com has no slot there (closed); alternatives given
+    "booking",  # a booking of this call is running: nothing was changed
     "failed",  # Cal.com or the database failed; nothing held
 ]
 
@@ -88,6 +89,8 @@ class HoldResult(_Msg):
     hold_expires_at: datetime | None = None
     hold_seconds_left: int | None = None
     alternatives: list[Alternative] = Field(default_factory=list)
+    day_full: bool = False  # the requested day has no other free start either
+    degraded: bool = False  # held in our database only: Cal.com could not reserve it
 
 
 class ExtendHold(_Msg):
@@ -132,6 +135,10 @@ class SegmentView(_Msg):
     status: Literal["planned", "held", "booking", "booked", "cancelled", "released", "failed"] = (
         "planned"
     )
+
+    @property
+    def minutes(self) -> int:
+        return int((self.end - self.start).total_seconds() // 60)
 
 
 class BookingResult(_Msg):
@@ -189,6 +196,8 @@ class CallState(_Msg):
     hold_id: str | None = None
     hold_expires_at: datetime | None = None
     hold_lost: bool = False
+    # Held in our database only: Cal.com failed (or refused) to reserve some segment.
+    degraded: bool = False
     extensions_used: int = 0
     segments: list[SegmentView] = Field(default_factory=list)
     appointment_id: str | None = None

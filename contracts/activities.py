@@ -1,0 +1,282 @@
+"""The activities of the call workflows: one input and one result model each, and the
+activity's interface (name and types).
+
+Workflows call the interfaces below by reference, so they never import the
+implementations (which need PostgreSQL and the Cal.com client); the worker registers the
+implementations in ``activities/`` under the same names (``tests/test_contracts.py``
+checks that every interface has one, with the same argument and result types).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from temporalio import activity
+
+from contracts.messages import Alternative, Customer, SegmentView
+from domain.catalog import Service
+
+ReleaseOutcome = Literal["released", "expired", "lost", "superseded", "failed", "cancelled"]
+
+
+class _Arg(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+# ------------------------------------------------------------------ availability
+class CheckSlotsInput(_Arg):
+    """Is ``service`` free at ``start``? Decided from Cal.com's free time over the salon
+    day and our own claims; alternatives come from the same data when it is not."""
+
+    service: Service
+    start: datetime
+    time_zone: str
+    exclude_hold_id: str | None = None  # the caller's own hold does not block
+    limit: int = 3
+    days_ahead: int = 7
+
+
+class CheckSlotsResult(_Arg):
+    free: bool
+    taken_keys: list[str] = Field(default_factory=list)
+    alternatives: list[Alternative] = Field(default_factory=list)
+    day_full: bool = False  # the requested day has no other free start either
+
+
+class FindAlternativesInput(_Arg):
+    service: Service
+    requested_start: datetime
+    time_zone: str
+    limit: int = 3
+    days_ahead: int = 7
+    exclude_hold_id: str | None = None
+
+
+class FindAlternativesResult(_Arg):
+    alternatives: list[Alternative] = Field(default_factory=list)
+    day_full: bool = False
+
+
+# ------------------------------------------------------------------ holds
+class AcquireClaimsInput(_Arg):
+    hold_id: str
+    call_id: str
+    segments: list[SegmentView]
+    expires_at: datetime  # decided by the workflow: the one source of the hold's expiry
+
+
+class AcquireClaimsResult(_Arg):
+    acquired: bool
+    conflicting_calls: list[str] = Field(default_factory=list)
+
+
+class ReserveSegmentInput(_Arg):
+    hold_id: str
+    segment: SegmentView
+    until: datetime  # the hold's expiry: the reservation must outlive it
+
+
+class ReserveSegmentResult(_Arg):
+    reservation_uid: str
+
+
+class RecordDegradedHoldInput(_Arg):
+    """A hold placed in our database whose Cal.com reservations failed for these segments."""
+
+    hold_id: str
+    segment_keys: list[str]
+
+
+class ReleaseHoldInput(_Arg):
+    hold_id: str
+    reservation_uids: list[str] = Field(default_factory=list)
+    outcome: ReleaseOutcome = "released"
+
+
+class ExtendHoldInput(_Arg):
+    hold_id: str
+    segments: list[SegmentView]
+    expires_at: datetime
+
+
+class ExtendHoldResult(_Arg):
+    extended: bool
+    lost: bool = False  # Cal.com says the time is booked by someone else
+
+
+class ValidateHoldInput(_Arg):
+    hold_id: str
+
+
+class ValidateHoldResult(_Arg):
+    valid: bool
+    reason: Literal["ok", "expired", "released"] = "ok"
+
+
+# ------------------------------------------------------------------ bookings
+class BookSegmentInput(_Arg):
+    call_id: str
+    workflow_id: str
+    hold_id: str
+    segment: SegmentView
+    service: str
+    customer: Customer
+    time_zone: str
+
+
+class BookSegmentResult(_Arg):
+    key: str
+    calcom_booking_uid: str
+    status: str
+
+
+class CancelSegmentInput(_Arg):
+    workflow_id: str
+    segment: SegmentView
+    reason: str = "Buchung konnte nicht vollständig angelegt werden"
+
+
+class CancelSegmentResult(_Arg):
+    cancelled_uid: str | None = None
+
+
+class FinalizeBookingInput(_Arg):
+    appointment_id: str
+    call_id: str
+    hold_id: str
+    service: str
+    start: datetime
+    end: datetime
+    customer: Customer
+    segments: list[SegmentView]
+    started_at: datetime
+    compound: bool
+
+
+class RecordBookingOutcomeInput(_Arg):
+    """Metrics for a booking that did not end booked (the booked path is in finalize)."""
+
+    outcome: Literal["slot_taken", "failed", "unrecorded", "cancelled"]
+    compound: bool
+    started_at: datetime
+    compensated_segments: int = 0
+    reason: str = "failure"
+
+
+# ------------------------------------------------------------------ outside bookings
+class RecordOutsideBookingInput(_Arg):
+    calcom_uid: str
+    event_type_id: int | None
+    start: datetime
+    end: datetime
+    cancelled: bool = False
+    rescheduled_from_uid: str | None = None
+
+
+class RecordOutsideBookingResult(_Arg):
+    resource: str | None = None
+    call_ids: list[str] = Field(default_factory=list)
+
+
+# ------------------------------------------------------------------ interfaces
+# Each raises if called directly: only its name and types are used, by the workflows;
+# the worker runs the implementation registered under the same name.
+def _interface(name: str) -> NotImplementedError:
+    return NotImplementedError(f"activity {name!r} runs on the worker (activities/)")
+
+
+@activity.defn(name="check_slots")
+async def check_slots(inp: CheckSlotsInput) -> CheckSlotsResult:
+    """Cal.com free time for the staffed segments, our claims, and alternatives."""
+    raise _interface("check_slots")
+
+
+@activity.defn(name="find_alternatives")
+async def find_alternatives(inp: FindAlternativesInput) -> FindAlternativesResult:
+    """Up to ``limit`` nearest starts at which every staffed segment is free."""
+    raise _interface("find_alternatives")
+
+
+@activity.defn(name="acquire_claims")
+async def acquire_claims(inp: AcquireClaimsInput) -> AcquireClaimsResult:
+    """Claim every staffed segment in PostgreSQL, all or none."""
+    raise _interface("acquire_claims")
+
+
+@activity.defn(name="reserve_segment")
+async def reserve_segment(inp: ReserveSegmentInput) -> ReserveSegmentResult:
+    """Reserve one staffed segment at Cal.com."""
+    raise _interface("reserve_segment")
+
+
+@activity.defn(name="record_degraded_hold")
+async def record_degraded_hold(inp: RecordDegradedHoldInput) -> None:
+    """Count and log a hold Cal.com could not reserve (for ops)."""
+    raise _interface("record_degraded_hold")
+
+
+@activity.defn(name="release_hold")
+async def release_hold(inp: ReleaseHoldInput) -> int:
+    """Release the claims and delete the Cal.com reservations (idempotent)."""
+    raise _interface("release_hold")
+
+
+@activity.defn(name="extend_hold")
+async def extend_hold(inp: ExtendHoldInput) -> ExtendHoldResult:
+    """Move the hold's expiry and keep its reservations alive past it."""
+    raise _interface("extend_hold")
+
+
+@activity.defn(name="validate_hold")
+async def validate_hold(inp: ValidateHoldInput) -> ValidateHoldResult:
+    """Are our claims still held and unexpired?"""
+    raise _interface("validate_hold")
+
+
+@activity.defn(name="book_segment")
+async def book_segment(inp: BookSegmentInput) -> BookSegmentResult:
+    """Book one staffed segment at Cal.com (idempotent across retries)."""
+    raise _interface("book_segment")
+
+
+@activity.defn(name="cancel_segment")
+async def cancel_segment(inp: CancelSegmentInput) -> CancelSegmentResult:
+    """Cancel one segment's booking, found by uid or by our metadata."""
+    raise _interface("cancel_segment")
+
+
+@activity.defn(name="finalize_booking")
+async def finalize_booking(inp: FinalizeBookingInput) -> None:
+    """Mark the claims booked and record the appointment."""
+    raise _interface("finalize_booking")
+
+
+@activity.defn(name="record_booking_outcome")
+async def record_booking_outcome(inp: RecordBookingOutcomeInput) -> None:
+    """Metrics for a booking that ended without an appointment."""
+    raise _interface("record_booking_outcome")
+
+
+@activity.defn(name="record_outside_booking")
+async def record_outside_booking(inp: RecordOutsideBookingInput) -> RecordOutsideBookingResult:
+    """Record (or cancel) an outside booking; the calls holding overlapping time."""
+    raise _interface("record_outside_booking")
+
+
+INTERFACES = (
+    check_slots,
+    find_alternatives,
+    acquire_claims,
+    reserve_segment,
+    record_degraded_hold,
+    release_hold,
+    extend_hold,
+    validate_hold,
+    book_segment,
+    cancel_segment,
+    finalize_booking,
+    record_booking_outcome,
+    record_outside_booking,
+)
