@@ -21,6 +21,9 @@ from calsim.grid import Range, inside_one, overlaps, slot_starts, subtract, work
 from domain.catalog import Catalog
 
 PAST_MESSAGE = "Attempting to book a meeting in the past."
+# getBusyTimes widens its own bookings query by the largest defined buffer
+# (packages/features/eventtypes/lib/getDefinedBufferTimes.ts: 5 ... 120 minutes).
+MAX_BUFFER = timedelta(minutes=120)
 
 
 @dataclass(frozen=True)
@@ -130,20 +133,26 @@ class Calendar:
             for r in self.active_reservations()
         )
 
-    def busy_times(self, event_type: EventType) -> list[Range]:
-        """The host's accepted bookings on any of its event types, each widened by its own
-        event type's buffers plus those of ``event_type`` (the one queried or booked).
+    def busy_times(
+        self, event_type: EventType, fetch_from: datetime, fetch_to: datetime
+    ) -> list[Range]:
+        """The host's accepted bookings on any of its event types that meet
+        ``[fetch_from, fetch_to]``, each widened by its own event type's buffers plus
+        those of ``event_type`` (the one queried or booked).
 
         packages/features/busyTimes/services/getBusyTimes.ts, getBusyTimes:
         ``minutesToBlockBeforeEvent = (eventType?.beforeEventBuffer || 0) +
         (beforeEventBuffer || 0)``, likewise after, where the first term is the existing
         booking's event type and the second the queried one's (slots/util.ts and
         ensureAvailableUsers.ts pass ``eventType.beforeEventBuffer/afterEventBuffer``).
+        Which bookings are seen depends on the caller's fetch window
+        (BookingRepository.findAllExistingBookingsForEventTypeBetween: ``startTime <=
+        endDate`` and ``endTime >= startDate``, any event type of the user).
         """
         queried = self.settings[event_type.id]
         out: list[Range] = []
         for b in self._accepted():
-            if b.event_type.host != event_type.host:
+            if b.event_type.host != event_type.host or b.start > fetch_to or b.end < fetch_from:
                 continue
             own = self.settings[b.event_type.id]
             before = timedelta(minutes=own.before_event_buffer + queried.before_event_buffer)
@@ -168,7 +177,10 @@ class Calendar:
         notice = timedelta(minutes=settings.minimum_booking_notice)
         # slots/util.ts, getStartTime: dateFrom = max(start, now + (notice || 1) minutes).
         date_from = max(start, now + timedelta(minutes=settings.minimum_booking_notice or 1))
-        free = subtract(working_ranges(self.catalog, date_from, end), self.busy_times(event_type))
+        # Bookings are prefetched for the raw query window only, so one just outside it
+        # does not widen into it by its buffers: upstream bug #29532, modelled as is.
+        busy = self.busy_times(event_type, date_from, end)
+        free = subtract(working_ranges(self.catalog, date_from, end), busy)
         length = timedelta(minutes=event_type.minutes)
         starts = slot_starts(
             free,
@@ -193,7 +205,7 @@ class Calendar:
         """Inside one working-hours range and clear of every buffered busy time
         (handleNewBooking/ensureAvailableUsers.ts): no grid, no reservations."""
         return inside_one(working_ranges(self.catalog, start, end), start, end) and not overlaps(
-            start, end, self.busy_times(event_type)
+            start, end, self.busy_times(event_type, start - MAX_BUFFER, end + MAX_BUFFER)
         )
 
     # -------------------------------------------------------------- reservations

@@ -208,6 +208,22 @@ async def test_buffers_widen_busy_times_and_hide_adjacent_slots(http, sim, day):
     assert (await book(http, 1001, at(day, "12:40"))).status_code == 201  # right after it
 
 
+async def test_a_buffer_reaching_into_the_query_from_outside_is_missed_as_upstream(http, sim, day):
+    # Upstream bug #29532: /slots prefetches bookings for the raw query window only, so a
+    # booking that ends before the window does not widen into it, while the booking
+    # check (which widens its own query by 120 minutes) still refuses the time.
+    await sim.set_event_type(1003, after_event_buffer=30)
+    assert (await book(http, 1003, at(day, "09:00"))).status_code == 201  # busy to 10:00
+    seen = await slots(http, 1004, at(day, "09:00"), at(day, "10:30"))
+    assert seen == ["10:00", "10:15"]
+    missed = await slots(http, 1004, at(day, "09:45"), at(day, "10:30"))
+    assert missed == ["09:45", "10:00", "10:15"]
+    refused = await book(http, 1004, at(day, "09:45"))
+    assert assert_error(refused, 400, "BadRequestException", "/v2/bookings") == (
+        wire.HOST_UNAVAILABLE
+    )
+
+
 # ------------------------------------------------------------------ bookings off the grid
 async def test_an_off_grid_booking_on_a_free_host_is_accepted(http, day):
     response = await book(http, 1001, at(day, "10:50"))
