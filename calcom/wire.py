@@ -32,6 +32,15 @@ HOST_UNAVAILABLE = "User either already has booking at this time or is not avail
 TEAM_HOST_UNAVAILABLE = (
     "One of the hosts either already has booking at this time or is not available"
 )
+# 400 for a start closer than the event type's minimum booking notice (or past its booking
+# window): apps/api/v2/src/ee/bookings/2024-08-13/services/errors.service.ts.
+BOOKING_OUT_OF_BOUNDS = (
+    'The event type can\'t be booked at the "start" time provided. This could be because '
+    "it's too soon (violating the minimum booking notice) or too far in the future (outside "
+    "the event's scheduling window). Try fetching available slots first using the GET "
+    '/v2/slots endpoint and then make a booking with "start" time equal to one of the '
+    "available slots: https://cal.com/docs/api-reference/v2/slots"
+)
 RESERVED_BY_SOMEONE_ELSE = (
     "Someone else reserved this booking time slot before you. Please select another time slot."
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
@@ -12,6 +12,7 @@ from calsim import routes_bookings, routes_control, routes_slots
 from calsim.calendar import Calendar
 from calsim.dependencies import Simulator, bearer_key
 from calsim.envelope import CalcomProblem, error_body, install_error_envelope
+from calsim.event_types import EventTypeSettings
 from calsim.traffic import RateLimiter, Traffic
 from calsim.webhooks import WebhookSender, WebhookTarget
 from domain.catalog import Catalog
@@ -24,6 +25,7 @@ def create_app(
     rate_limit_per_minute: int | None = None,
     webhook_url: str | None = None,
     webhook_secret: str | None = None,
+    event_type_settings: Mapping[int, EventTypeSettings] | None = None,
 ) -> FastAPI:
     """A Cal.com v2 simulator for the catalog's event types and hosts.
 
@@ -34,8 +36,11 @@ def create_app(
         rate_limit_per_minute: requests per API key per minute; None turns it off.
         webhook_url: where BOOKING_* webhooks go (None: nowhere, until ``/_sim/webhook``).
         webhook_secret: signs webhooks; None sends ``no-secret-provided``.
+        event_type_settings: Cal.com settings per event type id (slot interval, minimum
+            notice, buffers); event types not given keep Cal.com's defaults. ``/_sim/reset``
+            returns to these.
     """
-    calendar = Calendar(catalog)
+    calendar = Calendar(catalog, base_settings=dict(event_type_settings or {}))
     limiter = RateLimiter(rate_limit_per_minute, calendar.now) if rate_limit_per_minute else None
     webhooks = WebhookSender(calendar, WebhookTarget(webhook_url, webhook_secret))
     simulator = Simulator(

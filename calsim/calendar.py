@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from calcom import wire
 from calsim.envelope import CalcomProblem
-from calsim.grid import grid_starts, within_opening_hours
+from calsim.event_types import CALCOM_DEFAULTS, EventTypeSettings
+from calsim.grid import Range, inside_one, overlaps, slot_starts, subtract, working_ranges
 from domain.catalog import Catalog
 
 PAST_MESSAGE = "Attempting to book a meeting in the past."
+# getBusyTimes widens its own bookings query by the largest defined buffer
+# (packages/features/eventtypes/lib/getDefinedBufferTimes.ts: 5 ... 120 minutes).
+MAX_BUFFER = timedelta(minutes=120)
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,7 @@ class Calendar:
     """Bookings and reservations of the catalog's hosts."""
 
     catalog: Catalog
+    base_settings: Mapping[int, EventTypeSettings] = field(default_factory=dict)
     clock_offset: timedelta = timedelta()
     bookings: dict[str, SimBooking] = field(default_factory=dict)
     reservations: dict[str, SimReservation] = field(default_factory=dict)
@@ -84,15 +89,27 @@ class Calendar:
             for et_id, (host, minutes, title) in self.catalog.event_types().items()
         }
         self.hosts = sorted({et.host for et in self.event_types.values()})
+        unknown = set(self.base_settings) - set(self.event_types)
+        if unknown:
+            raise ValueError(f"settings for unknown event types {sorted(unknown)}")
+        self.settings: dict[int, EventTypeSettings] = {}
+        self._restore_settings()
+
+    def _restore_settings(self) -> None:
+        self.settings = {
+            et_id: self.base_settings.get(et_id, CALCOM_DEFAULTS) for et_id in self.event_types
+        }
 
     # -------------------------------------------------------------- basics
     def now(self) -> datetime:
         return datetime.now(UTC) + self.clock_offset
 
     def reset(self) -> None:
+        """Forget bookings and reservations, undo clock shifts and settings changes."""
         self.bookings.clear()
         self.reservations.clear()
         self.clock_offset = timedelta()
+        self._restore_settings()
 
     def event_type(self, event_type_id: int) -> EventType:
         found = self.event_types.get(event_type_id)
@@ -110,29 +127,86 @@ class Calendar:
     def _accepted(self) -> Iterator[SimBooking]:
         return (b for b in self.bookings.values() if b.status in ("accepted", "pending"))
 
-    def host_has_booking(self, host: str, start: datetime, end: datetime) -> bool:
-        return any(
-            b.event_type.host == host and b.start < end and start < b.end for b in self._accepted()
-        )
-
     def host_has_reservation(self, host: str, start: datetime, end: datetime) -> bool:
         return any(
             r.event_type.host == host and r.slot_start < end and start < r.slot_end
             for r in self.active_reservations()
         )
 
-    def free_slots(self, event_type: EventType, start: datetime, end: datetime) -> list[datetime]:
-        """Grid starts in ``[start, end)``, in the future, where the host has no booking
-        and no active reservation (anyone's) overlapping the event's length."""
-        length = timedelta(minutes=event_type.minutes)
+    def busy_times(
+        self, event_type: EventType, fetch_from: datetime, fetch_to: datetime
+    ) -> list[Range]:
+        """The host's accepted bookings on any of its event types that meet
+        ``[fetch_from, fetch_to]``, each widened by its own event type's buffers plus
+        those of ``event_type`` (the one queried or booked).
+
+        packages/features/busyTimes/services/getBusyTimes.ts, getBusyTimes:
+        ``minutesToBlockBeforeEvent = (eventType?.beforeEventBuffer || 0) +
+        (beforeEventBuffer || 0)``, likewise after, where the first term is the existing
+        booking's event type and the second the queried one's (slots/util.ts and
+        ensureAvailableUsers.ts pass ``eventType.beforeEventBuffer/afterEventBuffer``).
+        Which bookings are seen depends on the caller's fetch window
+        (BookingRepository.findAllExistingBookingsForEventTypeBetween: ``startTime <=
+        endDate`` and ``endTime >= startDate``, any event type of the user).
+        """
+        queried = self.settings[event_type.id]
+        out: list[Range] = []
+        for b in self._accepted():
+            if b.event_type.host != event_type.host or b.start > fetch_to or b.end < fetch_from:
+                continue
+            own = self.settings[b.event_type.id]
+            before = timedelta(minutes=own.before_event_buffer + queried.before_event_buffer)
+            after = timedelta(minutes=own.after_event_buffer + queried.after_event_buffer)
+            out.append((b.start - before, b.end + after))
+        return out
+
+    def free_slots(
+        self, event_type: EventType, start: datetime, end: datetime, zone: tzinfo
+    ) -> list[datetime]:
+        """Slot starts of ``event_type`` as Cal.com's ``/v2/slots`` computes them, each
+        slot lying inside ``[start, end]`` (see docs/calsim.md, "The slot grid").
+
+        The host's working hours, clipped to the query and to now + minimum notice, minus
+        buffered busy times (bookings restart the grid), laid out by Cal.com's getSlots
+        rounding in ``zone``; then slots overlapping any active reservation of the host
+        (any event type, yours too) are dropped without moving the grid, and so are slots
+        closer than the minimum booking notice.
+        """
+        settings = self.settings[event_type.id]
         now = self.now()
+        notice = timedelta(minutes=settings.minimum_booking_notice)
+        # slots/util.ts, getStartTime: dateFrom = max(start, now + (notice || 1) minutes).
+        date_from = max(start, now + timedelta(minutes=settings.minimum_booking_notice or 1))
+        # Bookings are prefetched for the raw query window only, so one just outside it
+        # does not widen into it by its buffers: upstream bug #29532, modelled as is.
+        busy = self.busy_times(event_type, date_from, end)
+        free = subtract(working_ranges(self.catalog, date_from, end), busy)
+        length = timedelta(minutes=event_type.minutes)
+        starts = slot_starts(
+            free,
+            length=event_type.minutes,
+            frequency=settings.frequency(event_type.minutes),
+            earliest=now + notice,
+            zone=zone,
+        )
+        held = [
+            (r.slot_start, r.slot_end)
+            for r in self.active_reservations()
+            if r.event_type.host == event_type.host
+        ]
         return [
             slot
-            for slot in grid_starts(self.catalog, start, end, event_type.minutes)
-            if slot > now
-            and not self.host_has_booking(event_type.host, slot, slot + length)
-            and not self.host_has_reservation(event_type.host, slot, slot + length)
+            for slot in starts
+            if not overlaps(slot, slot + length, held)
+            and not (settings.minimum_booking_notice and slot < now + notice)
         ]
+
+    def host_is_free(self, event_type: EventType, start: datetime, end: datetime) -> bool:
+        """Inside one working-hours range and clear of every buffered busy time
+        (handleNewBooking/ensureAvailableUsers.ts): no grid, no reservations."""
+        return inside_one(working_ranges(self.catalog, start, end), start, end) and not overlaps(
+            start, end, self.busy_times(event_type, start - MAX_BUFFER, end + MAX_BUFFER)
+        )
 
     # -------------------------------------------------------------- reservations
     def reserve(
@@ -214,15 +288,17 @@ class Calendar:
     ) -> SimBooking:
         """Create an accepted booking, checking what Cal.com checks (see the contract)."""
         end = start + timedelta(minutes=event_type.minutes)
-        if start < self.now():
+        now = self.now()
+        if start < now:
             raise CalcomProblem(400, PAST_MESSAGE)
+        notice = self.settings[event_type.id].minimum_booking_notice
+        if notice and start < now + timedelta(minutes=notice):
+            raise CalcomProblem(400, wire.BOOKING_OUT_OF_BOUNDS)
         if reserved_slot_uid is not None:
             self._first_in_line(event_type, start, end, reserved_slot_uid)
         if respect_reservations and self.host_has_reservation(event_type.host, start, end):
             raise CalcomProblem(409, wire.RESERVED_BY_SOMEONE_ELSE)
-        if not within_opening_hours(self.catalog, start, end) or self.host_has_booking(
-            event_type.host, start, end
-        ):
+        if not self.host_is_free(event_type, start, end):
             raise CalcomProblem(400, wire.HOST_UNAVAILABLE)
         self.reservations.pop(reserved_slot_uid or "", None)
         self._next_id += 1

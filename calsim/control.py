@@ -107,7 +107,8 @@ class SimControl:
         return result
 
     async def reset(self) -> None:
-        """Empty the simulator (bookings, reservations, faults, latency, counters, clock)."""
+        """Empty the simulator (bookings, reservations, faults, latency, counters, clock)
+        and put every event type back to its starting settings."""
         await self._call("POST", "/reset")
 
     async def configure_webhook(self, url: str | None, secret: str | None = None) -> None:
@@ -117,3 +118,64 @@ class SimControl:
     async def advance_clock(self, seconds: float) -> None:
         """Move the simulator's clock forward by ``seconds``."""
         await self._call("POST", "/clock", {"advance_seconds": seconds})
+
+    async def event_types(self) -> list[dict[str, Any]]:
+        """Every event type: ``id``, ``slug``, ``host``, ``lengthInMinutes``,
+        ``slotInterval`` (None: the length), ``minimumBookingNotice``,
+        ``beforeEventBuffer``, ``afterEventBuffer`` (minutes)."""
+        answer: list[dict[str, Any]] = (await self._call("GET", "/event-types"))["event_types"]
+        return answer
+
+    async def set_event_type(
+        self,
+        event_type_id: int,
+        *,
+        slot_interval: int | None = None,
+        minimum_booking_notice: int | None = None,
+        before_event_buffer: int | None = None,
+        after_event_buffer: int | None = None,
+    ) -> dict[str, Any]:
+        """Change Cal.com settings of one event type until the next :meth:`reset`.
+
+        Arguments left at None stay as they are; ``slot_interval=0`` goes back to the
+        default (the event's length), as Cal.com treats 0 like null. Returns the event
+        type as :meth:`event_types` lists it.
+
+        Raises:
+            SimControlError: 404 for an unknown event type, 400 for a negative value.
+        """
+        body = _settings_body(
+            slot_interval, minimum_booking_notice, before_event_buffer, after_event_buffer
+        )
+        answer: dict[str, Any] = await self._call("PATCH", f"/event-types/{event_type_id}", body)
+        return answer
+
+    async def set_all_event_types(
+        self,
+        *,
+        slot_interval: int | None = None,
+        minimum_booking_notice: int | None = None,
+        before_event_buffer: int | None = None,
+        after_event_buffer: int | None = None,
+    ) -> None:
+        """Like :meth:`set_event_type`, for every event type at once (e.g.
+        ``minimum_booking_notice=0`` to book close to now)."""
+        body = _settings_body(
+            slot_interval, minimum_booking_notice, before_event_buffer, after_event_buffer
+        )
+        await self._call("PATCH", "/event-types", body)
+
+
+def _settings_body(
+    slot_interval: int | None,
+    minimum_booking_notice: int | None,
+    before_event_buffer: int | None,
+    after_event_buffer: int | None,
+) -> dict[str, int]:
+    given = {
+        "slotInterval": slot_interval,
+        "minimumBookingNotice": minimum_booking_notice,
+        "beforeEventBuffer": before_event_buffer,
+        "afterEventBuffer": after_event_buffer,
+    }
+    return {k: v for k, v in given.items() if v is not None}

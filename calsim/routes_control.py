@@ -11,7 +11,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from calcom.wire import utc_iso
 from calsim.dependencies import SimDep
-from calsim.envelope import success
+from calsim.envelope import CalcomProblem, success
+from calsim.event_types import SettingsIn
 from calsim.shapes import booking_data, reservation_data
 from calsim.traffic import Fault, FaultKind
 
@@ -50,6 +51,17 @@ class WebhookIn(_Control):
 
 class ClockIn(_Control):
     advance_seconds: float = Field(ge=0)
+
+
+def _event_type(sim: Any, event_type_id: int) -> dict[str, Any]:
+    et = sim.calendar.event_types[event_type_id]
+    return {
+        "id": et.id,
+        "slug": et.slug,
+        "host": et.host,
+        "lengthInMinutes": et.minutes,
+        **sim.calendar.settings[et.id].as_wire(),
+    }
 
 
 def _faults(sim: Any) -> list[dict[str, Any]]:
@@ -130,7 +142,8 @@ async def state(sim: SimDep) -> dict[str, Any]:
 
 @router.post("/reset")
 async def reset(sim: SimDep) -> dict[str, str]:
-    """Forget bookings, reservations, faults, latency, counters and clock shifts."""
+    """Forget bookings, reservations, faults, latency, counters, clock shifts and
+    event-type setting changes."""
     sim.reset()
     return {"status": "reset"}
 
@@ -148,3 +161,34 @@ async def advance_clock(body: ClockIn, sim: SimDep) -> dict[str, str]:
     """Move the simulator's clock forward (reservations expire, rate windows roll)."""
     sim.calendar.clock_offset += timedelta(seconds=body.advance_seconds)
     return {"now": utc_iso(sim.calendar.now())}
+
+
+@router.get("/event-types")
+async def list_event_types(sim: SimDep) -> dict[str, Any]:
+    """Every event type with its Cal.com settings (slotInterval null: the length)."""
+    return {"event_types": [_event_type(sim, et_id) for et_id in sorted(sim.calendar.settings)]}
+
+
+def _change(sim: Any, event_type_ids: list[int], body: SettingsIn) -> None:
+    """Apply ``body`` to every event type or to none (400 when it is invalid)."""
+    settings = sim.calendar.settings
+    try:
+        changed = {et_id: body.apply(settings[et_id]) for et_id in event_type_ids}
+    except ValueError as exc:
+        raise CalcomProblem(400, str(exc)) from None
+    settings.update(changed)
+
+
+@router.patch("/event-types")
+async def configure_all_event_types(body: SettingsIn, sim: SimDep) -> dict[str, Any]:
+    """Change the given settings of every event type (until ``/_sim/reset``)."""
+    _change(sim, sorted(sim.calendar.settings), body)
+    return {"event_types": [_event_type(sim, et_id) for et_id in sorted(sim.calendar.settings)]}
+
+
+@router.patch("/event-types/{event_type_id}")
+async def configure_event_type(event_type_id: int, body: SettingsIn, sim: SimDep) -> dict[str, Any]:
+    """Change the given settings of one event type (until ``/_sim/reset``); 404 unknown."""
+    sim.calendar.event_type(event_type_id)
+    _change(sim, [event_type_id], body)
+    return _event_type(sim, event_type_id)

@@ -43,7 +43,8 @@ async def get_slots(
     format: Annotated[str, Query(pattern="^(time|range)$")] = "time",
     duration: Annotated[int | None, Query(gt=0)] = None,
 ) -> JSONResponse:
-    """Free slots of one event type, grouped by day in ``timeZone``."""
+    """Free slots of one event type, grouped by day in ``timeZone``: Cal.com's grid over
+    the host's free time inside ``[start, end]`` (see ``Calendar.free_slots``)."""
     await sim.traffic.before("GET", "/v2/slots", eventTypeId)
     if eventTypeId is None:
         raise CalcomProblem(400, "eventTypeId or eventTypeSlug with username is required")
@@ -60,7 +61,7 @@ async def get_slots(
         raise CalcomProblem(400, INVALID_RANGE)
     length = timedelta(minutes=event_type.minutes)
     days: dict[str, list[dict[str, str]]] = defaultdict(list)
-    for slot in sim.calendar.free_slots(event_type, range_start, range_end):
+    for slot in sim.calendar.free_slots(event_type, range_start, range_end, zone):
         item = {"start": local_iso(slot, zone)}
         if format == "range":
             item["end"] = local_iso(slot + length, zone)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -13,6 +14,7 @@ from typing import Any
 import uvicorn
 
 from calsim.app import create_app
+from calsim.event_types import SETTINGS_ENV, load_settings
 from domain.catalog import Catalog, load_catalog
 
 DEFAULT_API_KEY = "cal_test_simulator"
@@ -104,11 +106,18 @@ def serve(
     """Serve the simulator on 127.0.0.1:``port`` until interrupted (``booking calsim``).
 
     Any API key starting with ``cal_`` is accepted. Controls: see ``docs/calsim.md``.
+    Event types start at Cal.com's default settings, or at those of the TOML/JSON file
+    named by ``CALSIM_EVENT_TYPES`` (format: :func:`calsim.event_types.load_settings`).
     """
+    catalog = load_catalog(catalog_path)
+    settings_path = os.environ.get(SETTINGS_ENV)
     app = create_app(
-        load_catalog(catalog_path),
+        catalog,
         rate_limit_per_minute=rate_limit_per_minute,
         webhook_url=webhook_url,
         webhook_secret=webhook_secret,
+        event_type_settings=(
+            load_settings(settings_path, catalog.event_types()) if settings_path else None
+        ),
     )
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="info")

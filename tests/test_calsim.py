@@ -150,7 +150,9 @@ async def test_bookings_need_a_valid_api_key_and_slots_do_not(simulator, sim):
 
 
 # ------------------------------------------------------------------ slots
-async def test_slots_are_a_15_minute_grid_inside_opening_hours(http, demo_catalog):
+async def test_slots_fill_the_opening_hours_on_the_event_types_grid(http, demo_catalog):
+    # A 30-minute event type at Cal.com's defaults steps by its length from opening time
+    # (the grid itself is tested in test_calsim_grid.py).
     day = next_open_day(hour=0)
     opens, closes = demo_catalog.opening_hours.for_weekday(day.weekday())
     starts = await slot_starts(http, 1001, day, day + timedelta(days=1))
@@ -158,7 +160,7 @@ async def test_slots_are_a_15_minute_grid_inside_opening_hours(http, demo_catalo
     assert local[0] == datetime.combine(day.date(), opens, day.tzinfo)
     # The last 30-minute slot ends at closing time.
     assert local[-1] == datetime.combine(day.date(), closes, day.tzinfo) - timedelta(minutes=30)
-    assert all(b - a == timedelta(minutes=15) for a, b in itertools.pairwise(local))
+    assert all(b - a == timedelta(minutes=30) for a, b in itertools.pairwise(local))
 
 
 async def test_slots_come_in_the_requested_zone_grouped_by_local_day(http):
@@ -205,10 +207,10 @@ async def test_every_reservation_hides_the_hosts_time_on_all_its_event_types(htt
     window = (start - timedelta(hours=1), start + timedelta(hours=1))
     same_type = await slot_starts(http, 1001, *window)
     other_type_same_host = await slot_starts(http, 1004, *window)  # 15 min, stylist-1
-    other_host = await slot_starts(http, 1002, *window)  # stylist-2
+    other_host = await slot_starts(http, 2004, *window)  # 30 min, stylist-2
 
     assert start not in same_type
-    assert start - timedelta(minutes=15) not in same_type  # 9:45-10:15 overlaps
+    assert start - timedelta(minutes=30) in same_type  # 9:30-10:00 touches, no overlap
     assert start not in other_type_same_host
     assert start + timedelta(minutes=15) not in other_type_same_host
     assert start + timedelta(minutes=30) in other_type_same_host
@@ -263,13 +265,14 @@ async def test_custom_reservation_duration_needs_an_api_key(simulator, sim):
 async def test_reservation_expires_and_frees_the_slot(http, sim):
     start = next_open_day(hour=13)
     uid = (await reserve(http, 1001, start, reservationDuration=1)).json()["data"]["reservationUid"]
-    assert start not in await slot_starts(http, 1001, start, start + timedelta(minutes=1))
+    slot = (start, start + timedelta(minutes=30))  # a slot must end inside the query
+    assert start not in await slot_starts(http, 1001, *slot)
 
     await sim.advance_clock(61)
 
     gone = await http.get(f"/v2/slots/reservations/{uid}", headers=SLOTS)
     assert gone.json()["data"] is None
-    assert start in await slot_starts(http, 1001, start, start + timedelta(minutes=1))
+    assert start in await slot_starts(http, 1001, *slot)
     extend = await http.patch(
         f"/v2/slots/reservations/{uid}",
         json={"eventTypeId": 1001, "slotStart": utc_iso(start), "reservationDuration": 2},

@@ -104,7 +104,7 @@ async def test_length_must_equal_the_event_types_length(http, sim):
     assert right.status_code == 201
 
 
-async def test_past_and_closed_times_are_refused(http, sim):
+async def test_past_and_closed_times_are_refused(http, sim, demo_catalog):
     past = datetime.now(next_open_day().tzinfo) - timedelta(days=1)
     assert "past" in assert_error(
         await book(http, 1001, past), 400, "BadRequestException", "/v2/bookings"
@@ -112,8 +112,10 @@ async def test_past_and_closed_times_are_refused(http, sim):
     night = next_open_day(hour=22)
     closed = assert_error(await book(http, 1001, night), 400, "BadRequestException", "/v2/bookings")
     assert closed == wire.HOST_UNAVAILABLE
-    off_grid = next_open_day(hour=10, minute=5)
-    assert (await book(http, 1001, off_grid)).status_code == 400
+    day = next_open_day()
+    closes = demo_catalog.opening_hours.for_weekday(day.weekday())[1]
+    ends_after_closing = datetime.combine(day.date(), closes, day.tzinfo) - timedelta(minutes=15)
+    assert (await book(http, 1001, ends_after_closing)).status_code == 400  # 30 minutes
     assert await accepted(sim) == []
 
 
