@@ -18,6 +18,7 @@ from temporalio.common import (
 from temporalio.service import RPCError, RPCStatusCode
 
 from config import Settings
+from domain.phones import region_for_timezone, to_e164
 from workflows.call import CallWorkflow
 from workflows.ids import call_workflow_id
 from workflows.messages import BookingStatus, CallInput
@@ -33,12 +34,15 @@ class CallGateway:
     def __init__(self, client: Client, settings: Settings) -> None:
         self.client = client
         self.settings = settings
+        self.region = region_for_timezone(settings.salon_timezone)
 
     def call_input(self, call_id: str, from_number: str | None, agent_id: str | None) -> CallInput:
+        """The workflow's input; ``from_number`` in E.164, or None when it is no usable
+        number ("anonymous"): the workflow books with it when the caller gives none."""
         s = self.settings
         return CallInput(
             call_id=call_id,
-            from_number=from_number,
+            from_number=to_e164(from_number, self.region),
             agent_id=agent_id,
             salon_timezone=s.salon_timezone,
             hold_seconds=s.hold_seconds,

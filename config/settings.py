@@ -9,11 +9,15 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEMO_CATALOG_PATH = PROJECT_ROOT / "domain" / "demo_catalog.toml"
+# The attendee e-mail of a booking whose customer left no usable phone or e-mail: a valid
+# address under the reserved ".invalid" domain (RFC 2606), so Cal.com accepts the booking
+# and no stranger ever gets mail. Set BOOKING_FALLBACK_EMAIL to the salon's own mailbox.
+DEFAULT_FALLBACK_EMAIL = "kein-kontakt@salon.invalid"
 
 
 class Settings(BaseSettings):
@@ -46,9 +50,13 @@ class Settings(BaseSettings):
     catalog_path: Path = DEMO_CATALOG_PATH
     hold_seconds: int = Field(default=90, ge=10, le=600)
     salon_timezone: str = "Europe/Berlin"
+    booking_horizon_days: int = Field(default=90, ge=1, le=3650)
+    booking_fallback_email: str = DEFAULT_FALLBACK_EMAIL
 
     # HTTP
     api_port: int = 8000
+    # Largest request body read (1 MiB: Retell's call_ended carries the whole transcript).
+    api_max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
 
     # Extensions (documented in README "Configuration")
     check_budget_seconds: float = Field(default=2.5, gt=0, le=30)
@@ -66,6 +74,14 @@ class Settings(BaseSettings):
     # Tests only: a PostgreSQL server to create throw-away databases on.
     test_database_url: str | None = None
     ci: bool = False
+
+    @field_validator("booking_fallback_email")
+    @classmethod
+    def _an_address(cls, value: str) -> str:
+        local, at, domain = value.strip().rpartition("@")
+        if not at or not local or "." not in domain or any(c.isspace() for c in value.strip()):
+            raise ValueError("BOOKING_FALLBACK_EMAIL must be an e-mail address")
+        return value.strip()
 
     @property
     def calcom_base_url(self) -> str:
