@@ -201,6 +201,16 @@ async def test_a_name_of_only_control_characters_is_asked_again_and_the_hold_sta
     assert again["status"] == "booked" and again["start"] == held["start"]
 
 
+async def test_the_number_is_asked_for_only_when_the_agent_asks_again_and_none_is_left(http):
+    args = {"customer_name": "12345", "customer_phone": "null eins fünf"}
+    no_number = await ask(http, unique("bad-ask"), "start_booking", args, from_number="anonymous")
+    assert no_number["status"] == "invalid_input"
+    assert "Namen" in no_number["message"] and "Telefonnummer" in no_number["message"]
+    callers_number = await ask(http, unique("bad-ask"), "start_booking", args)
+    assert callers_number["status"] == "invalid_input"
+    assert "Telefonnummer" not in callers_number["message"]
+
+
 # ---------------------------------------------------------------- bodies
 def _spaces(total: int, pulled: list[int], chunk: int = 64 * 1024) -> Iterator[bytes]:
     """``total`` bytes, produced only as the server reads them (counted in ``pulled``)."""
