@@ -165,7 +165,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         # Metric labels only for known events: any other string would be a new series.
         known = event in RETELL_EVENTS
         REQUESTS.labels(function=f"webhook:{event if known else 'other'}", outcome="accepted").inc()
-        if known and (state.webhooks_seen.first_time(f"{call_id}|{event}")):
+        if known and state.webhooks_seen.first_time(f"{call_id}|{event}"):
             background.add_task(_call_event, event, call)
         return Response(status_code=204)
 
