@@ -99,7 +99,12 @@ async def activity_deps(settings: Settings) -> AsyncIterator[ActivityDeps]:
     api_key = settings.calcom_api_key.get_secret_value() if settings.calcom_api_key else None
     async with CalcomClient(settings.calcom_base_url, api_key) as calcom:
         try:
-            yield ActivityDeps(calcom=calcom, engine=engine, catalog=catalog)
+            yield ActivityDeps(
+                calcom=calcom,
+                engine=engine,
+                catalog=catalog,
+                fallback_email=settings.booking_fallback_email,
+            )
         finally:
             await engine.dispose()
 

@@ -27,6 +27,8 @@ from contracts.activities import (
     RecordBookingOutcomeInput,
 )
 from contracts.messages import SegmentView
+from domain.contact import attendee_contact
+from domain.phones import region_for_timezone
 from observability.logging import get_logger
 from observability.metrics import (
     BOOKING_DURATION,
@@ -99,6 +101,14 @@ class BookingActivities:
                         return BookSegmentResult(
                             key=seg.key, calcom_booking_uid=existing.uid, status=existing.status
                         )
+                # Always an e-mail or an E.164 phone, so contact details never fail a
+                # booking (the salon's fallback address when the customer left neither).
+                contact = attendee_contact(
+                    req.customer.phone,
+                    req.customer.email,
+                    region=region_for_timezone(req.time_zone),
+                    fallback_email=self._deps.fallback_email,
+                )
                 booking = await self._deps.calcom.create_booking(
                     BookingRequest(
                         event_type_id=seg.calcom_event_type_id,
@@ -107,8 +117,8 @@ class BookingActivities:
                         attendee=Attendee(
                             name=req.customer.name,
                             time_zone=req.time_zone,
-                            email=req.customer.email,
-                            phone_number=req.customer.phone,
+                            email=contact.email,
+                            phone_number=contact.phone_number,
                             language="de",
                         ),
                         reserved_slot_uid=seg.calcom_reservation_uid,

@@ -35,8 +35,10 @@ from contracts.messages import (
 )
 from domain.alternatives import opening_problem
 from domain.catalog import Catalog, Service
+from domain.contact import customer_contact
 from domain.german_dates import DateParseError, parse_datetime
 from domain.german_times import TimeParseError
+from domain.horizon import beyond_horizon, last_bookable_day
 from domain.messages import (
     HoldAction,
     msg_available,
@@ -56,9 +58,12 @@ from domain.messages import (
     msg_outside_opening_hours,
     msg_pending,
     msg_slot_taken,
+    msg_too_far_ahead,
     msg_unknown_service,
+    msg_unusable_name,
 )
-from domain.names import understand_name
+from domain.names import SPOKEN_MAX_LENGTH, understand_name
+from domain.phones import region_for_timezone
 from domain.service_lookup import find_service, service_names
 from domain.wording import WEEKDAY_NAMES, alternative_label
 from observability.logging import get_logger
@@ -78,6 +83,7 @@ MSG_SLOW = (
     "Ich schaue gleich noch einmal nach."
 )
 MSG_CALL_OVER = "Dieses Gespräch ist bereits beendet."
+MAX_ID_LENGTH = 200
 
 
 class EnvelopeError(ValueError):
@@ -113,19 +119,35 @@ def parse_envelope(payload: Any) -> FunctionCall:
         raise EnvelopeError(
             "missing 'call': configure the Retell tool to send the full envelope, not 'args only'"
         )
-    call_id = call.get("call_id")
-    if not isinstance(call_id, str) or not call_id.strip() or len(call_id) > 200:
+    call_id = call_id_of(call)
+    if call_id is None:
         raise EnvelopeError("missing or invalid 'call.call_id'")
     from_number = call.get("from_number")
-    agent_id = call.get("agent_id")
     return FunctionCall(
         name=name,
         args=args,
-        call_id=call_id.strip(),
+        call_id=call_id,
         from_number=from_number if isinstance(from_number, str) else None,
-        agent_id=agent_id if isinstance(agent_id, str) else None,
+        agent_id=_printable(call.get("agent_id")),
         tool_call_id=_tool_call_id(call, name),
     )
+
+
+def _printable(value: Any) -> str | None:
+    """``value`` when it is a usable identifier: a string of printable characters (no
+    control, format or surrogate characters), at most :data:`MAX_ID_LENGTH` long."""
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    if not value or len(value) > MAX_ID_LENGTH or not value.isprintable():
+        return None
+    return value
+
+
+def call_id_of(call: dict[str, Any]) -> str | None:
+    """The call's ``call_id`` if usable: it names the workflow and is stored with every
+    hold and appointment, so a NUL or an invisible character in it is refused."""
+    return _printable(call.get("call_id"))
 
 
 def _tool_call_id(call: dict[str, Any], name: str) -> str | None:
@@ -138,9 +160,8 @@ def _tool_call_id(call: dict[str, Any], name: str) -> str | None:
             isinstance(item, dict)
             and item.get("role") == "tool_call_invocation"
             and item.get("name") == name
-            and isinstance(item.get("tool_call_id"), str)
         ):
-            return str(item["tool_call_id"])
+            return _printable(item.get("tool_call_id"))
     return None
 
 
@@ -163,15 +184,17 @@ def request_id(fc: FunctionCall, now: float | None = None) -> str | None:
     return f"args:{digest}:{bucket}"
 
 
-def _text(args: dict[str, Any], *names: str) -> str | None:
+def _text(args: dict[str, Any], *names: str, limit: int = 200) -> str | None:
+    """The first of ``names`` given as text (numbers as their digits), at most ``limit``
+    characters."""
     for name in names:
         value = args.get(name)
         if isinstance(value, bool):
             continue
         if isinstance(value, int | float):
-            return str(value)
+            return str(value)[:limit]
         if isinstance(value, str) and value.strip():
-            return value.strip()[:200]
+            return value.strip()[:limit]
     return None
 
 
@@ -192,6 +215,8 @@ class Functions:
         self.settings = settings
         self.catalog = catalog
         self.zone = ZoneInfo(settings.salon_timezone)
+        # National phone numbers are read in the salon's country (Europe/Berlin -> DE).
+        self.region = region_for_timezone(settings.salon_timezone)
         self.answers = AnswerCache(ttl=SAME_DELIVERY_WINDOW_SECONDS * 3)
 
     async def dispatch(self, fc: FunctionCall) -> dict[str, Any]:
@@ -242,6 +267,15 @@ class Functions:
                 service=service.name,
                 error="in_the_past",
                 message=msg_in_the_past(start, self.zone, now),
+            )
+        horizon = self.settings.booking_horizon_days
+        if beyond_horizon(start, now=now, zone=self.zone, horizon_days=horizon):
+            today = now.astimezone(self.zone).date()
+            last_day = last_bookable_day(now, self.zone, horizon)
+            return self._hold_answer(
+                service=service.name,
+                error="too_far_ahead",
+                message=msg_too_far_ahead(last_day, today),
             )
         return service, start
 
@@ -386,10 +420,15 @@ class Functions:
                 for a in result.alternatives
             ],
             "customer_name": name or result.customer_name,
+            "error": None,
             "message": message,
         }
 
-    def _booking_simple(self, status: str, message: str) -> dict[str, Any]:
+    def _booking_simple(
+        self, status: str, message: str, error: str | None = None
+    ) -> dict[str, Any]:
+        """A booking answer without a booking; ``error`` is the check's error code when a
+        one-shot start_booking's slot was not understood (e.g. ``too_far_ahead``)."""
         return {
             "booked": False,
             "status": status,
@@ -399,6 +438,7 @@ class Functions:
             "segments": [],
             "alternatives": [],
             "customer_name": None,
+            "error": error,
             "message": message,
         }
 
@@ -457,22 +497,33 @@ class Functions:
         return self._from_hold(result, service=service, requested=start, error=error)
 
     async def start_booking(self, fc: FunctionCall, rid: str | None) -> dict[str, Any]:
-        spoken = _text(fc.args, "customer_name", "name")
+        # Only clean data goes to the workflow: a visible name with a letter, a phone in
+        # E.164 (given, else the caller's own number), a real e-mail address. An unusable
+        # phone or e-mail is dropped, never fatal; the booking adds the salon's fallback.
+        spoken = _text(fc.args, "customer_name", "name", limit=SPOKEN_MAX_LENGTH)
         understood = understand_name(spoken) if spoken else None
-        if understood is None or not understood.name.strip():
-            return self._booking_simple("invalid_input", msg_missing_name())
-        phone = _text(fc.args, "customer_phone", "telefon") or fc.from_number
-        email = _text(fc.args, "customer_email", "email")
+        contact = customer_contact(
+            _text(fc.args, "customer_phone", "telefon"),
+            _text(fc.args, "customer_email", "email", limit=400),
+            fc.from_number,
+            region=self.region,
+        )
+        if understood is None or not understood.name:
+            if spoken is None:
+                return self._booking_simple("invalid_input", msg_missing_name())
+            # The agent asks again anyway: the number too, if the salon has none.
+            ask_phone = contact.phone_dropped and contact.phone is None
+            return self._booking_simple("invalid_input", msg_unusable_name(ask_phone))
         check: CheckAvailability | None = None
         if _text(fc.args, "service", "dienstleistung", "date", "datum"):
             slot = self._understand_slot(fc.args, datetime.now(UTC))
             if isinstance(slot, dict):
-                return self._booking_simple("invalid_input", slot["message"])
+                return self._booking_simple("invalid_input", slot["message"], slot["error"])
             service, start = slot
             check = CheckAvailability(
                 service=service, start=start, request_id=f"{rid}:check" if rid else None
             )
-        customer = Customer(name=understood.name, phone=phone, email=email)
+        customer = Customer(name=understood.name, phone=contact.phone, email=contact.email)
         try:
             result: BookingResult = await self._update(
                 fc,

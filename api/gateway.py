@@ -19,6 +19,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from config import Settings
 from contracts.messages import BookingStatus, CallInput
+from domain.phones import region_for_timezone, to_e164
 from workflows.call import CallWorkflow
 from workflows.ids import call_workflow_id
 from workflows.outside_booking import (
@@ -33,9 +34,12 @@ class CallGateway:
     def __init__(self, client: Client, settings: Settings) -> None:
         self.client = client
         self.settings = settings
+        self.region = region_for_timezone(settings.salon_timezone)
 
     def call_input(self, call_id: str, from_number: str | None, agent_id: str | None) -> CallInput:
-        return self.settings.call_input(call_id, from_number, agent_id)
+        """The workflow's input; ``from_number`` in E.164, or None when it is no usable
+        number ("anonymous"): the workflow books with it when the caller gives none."""
+        return self.settings.call_input(call_id, to_e164(from_number, self.region), agent_id)
 
     def _start_options(self, call_id: str, summary: str | None = None) -> dict[str, Any]:
         return {

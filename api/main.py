@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,8 +19,9 @@ from temporalio.client import Client
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.body import BodyError, read_body, strict_json
 from api.dedupe import SeenSet
-from api.functions import EnvelopeError, Functions, outcome_label, parse_envelope
+from api.functions import EnvelopeError, Functions, call_id_of, outcome_label, parse_envelope
 from api.gateway import CallGateway
 from api.metrics import REQUEST_SECONDS, REQUESTS
 from api.security import calcom_signature_ok, retell_signature_ok
@@ -35,6 +35,7 @@ from workflows.outside_booking import CalcomBookingEvent
 
 log = get_logger(__name__)
 CALCOM_TRIGGERS = ("BOOKING_CREATED", "BOOKING_CANCELLED", "BOOKING_RESCHEDULED")
+RETELL_EVENTS = ("call_started", "call_ended", "call_analyzed")
 
 
 def _problem(status: int, detail: str) -> JSONResponse:
@@ -89,15 +90,28 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         assert settings.retell_api_key is not None
         return settings.retell_api_key.get_secret_value()
 
+    async def limited_body(request: Request) -> bytes | Response:
+        """The raw body within ``API_MAX_BODY_BYTES`` (413 before any signature work)."""
+        try:
+            return await read_body(request, limit=settings.api_max_body_bytes)
+        except BodyError as exc:
+            return _problem(exc.status, exc.message)
+
+    def parsed(body: bytes) -> Any:
+        """Strict JSON (unique keys, bounded depth), or a 400 response."""
+        try:
+            return strict_json(body)
+        except BodyError as exc:
+            return _problem(exc.status, exc.message)
+
     async def signed_json(request: Request) -> Any:
         """The body, verified on its raw bytes, then parsed; or an error response."""
-        body = await request.body()
+        body = await limited_body(request)
+        if isinstance(body, Response):
+            return body
         if not retell_signature_ok(body, retell_key(), request.headers.get("x-retell-signature")):
             return _problem(401, "missing, invalid or expired X-Retell-Signature")
-        try:
-            return json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            return _problem(400, "the body is not valid JSON")
+        return parsed(body)
 
     @app.post(
         "/retell/functions",
@@ -145,19 +159,19 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         if not isinstance(payload, dict) or not isinstance(payload.get("call"), dict):
             return _problem(422, "expected {event, call}")
         event, call = payload.get("event"), payload["call"]
-        call_id = call.get("call_id")
-        if not isinstance(event, str) or not isinstance(call_id, str) or not call_id:
+        call_id = call_id_of(call)
+        if not isinstance(event, str) or call_id is None:
             return _problem(422, "missing 'event' or 'call.call_id'")
-        REQUESTS.labels(function=f"webhook:{event}", outcome="accepted").inc()
-        if event in ("call_started", "call_ended", "call_analyzed") and (
-            state.webhooks_seen.first_time(f"{call_id}|{event}")
-        ):
+        # Metric labels only for known events: any other string would be a new series.
+        known = event in RETELL_EVENTS
+        REQUESTS.labels(function=f"webhook:{event if known else 'other'}", outcome="accepted").inc()
+        if known and state.webhooks_seen.first_time(f"{call_id}|{event}"):
             background.add_task(_call_event, event, call)
         return Response(status_code=204)
 
     async def _call_event(event: str, call: dict[str, Any]) -> None:
         """Runs after the 204: the webhook never waits for Temporal."""
-        call_id = str(call["call_id"])
+        call_id = call_id_of(call) or ""
         try:
             await state.ensure_connected()
             gateway = state.gateway
@@ -172,7 +186,8 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
                 reason = _str(call, "disconnection_reason")
                 await gateway.signal(call_id, CallWorkflow.call_ended, CallEnded(reason=reason))
             elif event == "call_analyzed":
-                analysis = call.get("call_analysis") or {}
+                analysis = call.get("call_analysis")
+                analysis = analysis if isinstance(analysis, dict) else {}
                 await gateway.signal(
                     call_id,
                     CallWorkflow.call_analyzed,
@@ -192,7 +207,9 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
 
     @app.post("/calcom/webhook", summary="Cal.com booking triggers")
     async def calcom_webhook(request: Request) -> Response:
-        body = await request.body()
+        body = await limited_body(request)
+        if isinstance(body, Response):
+            return body
         secret = settings.calcom_webhook_secret
         if not calcom_signature_ok(
             body,
@@ -200,10 +217,9 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
             request.headers.get("x-cal-signature-256"),
         ):
             return _problem(401, "missing or invalid X-Cal-Signature-256")
-        try:
-            payload = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            return _problem(400, "the body is not valid JSON")
+        payload = parsed(body)
+        if isinstance(payload, Response):
+            return payload
         if not isinstance(payload, dict):
             return _problem(422, "expected {triggerEvent, payload}")
         trigger = payload.get("triggerEvent")

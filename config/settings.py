@@ -9,13 +9,17 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.messages import CallInput
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEMO_CATALOG_PATH = PROJECT_ROOT / "domain" / "demo_catalog.toml"
+# The attendee e-mail of a booking whose customer left no usable phone or e-mail: a valid
+# address under the reserved ".invalid" domain (RFC 2606), so Cal.com accepts the booking
+# and no stranger ever gets mail. Set BOOKING_FALLBACK_EMAIL to the salon's own mailbox.
+DEFAULT_FALLBACK_EMAIL = "kein-kontakt@salon.invalid"
 
 
 class Settings(BaseSettings):
@@ -51,9 +55,13 @@ class Settings(BaseSettings):
     hold_max_extensions: int = Field(default=3, ge=0, le=20)
     hold_max_total_seconds: int = Field(default=300, ge=10, le=3600)
     call_lifetime_seconds: int = Field(default=2 * 3600, ge=60, le=24 * 3600)
+    booking_horizon_days: int = Field(default=90, ge=1, le=3650)
+    booking_fallback_email: str = DEFAULT_FALLBACK_EMAIL
 
     # HTTP
     api_port: int = 8000
+    # Largest request body read (1 MiB: Retell's call_ended carries the whole transcript).
+    api_max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
 
     # Extensions (documented in README "Configuration")
     check_budget_seconds: float = Field(default=2.5, gt=0, le=30)
@@ -87,6 +95,14 @@ class Settings(BaseSettings):
             booking_budget_seconds=self.booking_budget_seconds,
             lifetime_seconds=self.call_lifetime_seconds,
         )
+
+    @field_validator("booking_fallback_email")
+    @classmethod
+    def _an_address(cls, value: str) -> str:
+        local, at, domain = value.strip().rpartition("@")
+        if not at or not local or "." not in domain or any(c.isspace() for c in value.strip()):
+            raise ValueError("BOOKING_FALLBACK_EMAIL must be an e-mail address")
+        return value.strip()
 
     @property
     def calcom_base_url(self) -> str:

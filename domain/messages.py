@@ -17,6 +17,7 @@ from domain.wording import (
     WEEKDAY_NAMES,
     join_words,
     spoken_alternatives,
+    spoken_date,
     spoken_datetime,
     spoken_duration,
     spoken_hours,
@@ -115,6 +116,15 @@ def msg_in_the_past(start: datetime, zone: ZoneInfo, now: datetime) -> str:
     day = local.date()
     return (
         f"Der {day.day}. {MONTH_NAMES[day.month - 1]} {day.year} liegt in der Vergangenheit. "
+        "An welchem Tag möchten Sie kommen?"
+    )
+
+
+def msg_too_far_ahead(last_day: date, today: date) -> str:
+    """The requested day lies beyond the booking horizon; the last bookable day is said."""
+    return (
+        "So weit im Voraus kann ich leider noch keine Termine vergeben. "
+        f"Buchen kann ich bis {spoken_date(last_day, today=today)}. "
         "An welchem Tag möchten Sie kommen?"
     )
 
@@ -224,6 +234,18 @@ def msg_failed() -> str:
 def msg_missing_name() -> str:
     """start_booking without a customer name."""
     return "Auf welchen Namen darf ich den Termin buchen?"
+
+
+def msg_unusable_name(ask_phone: bool = False) -> str:
+    """start_booking with a name that has no letter left (only digits, symbols or
+    invisible characters); with ``ask_phone`` the given phone number was unusable too."""
+    question = "Auf welchen Namen darf ich den Termin buchen?"
+    if ask_phone:
+        question = (
+            "Auf welchen Namen darf ich den Termin buchen, "
+            "und unter welcher Telefonnummer erreichen wir Sie?"
+        )
+    return f"Den Namen habe ich leider nicht verstanden. {question}"
 
 
 def msg_no_hold(action: HoldAction) -> str:

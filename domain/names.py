@@ -16,12 +16,21 @@ How the words are read:
   a word of its own.
 - "mit" followed by letters corrects the word before it: the letters are put in place of
   the spelling variant they stand for (dt/tt/t, ai/ei/ay/ey, ü/ue/u, ß/ss, ph/f, ...).
+
+What is not text is not read at all (:func:`visible_text`): control characters (NUL, tab,
+newline, ...) separate words, invisible characters are removed (Unicode categories Cf, Co,
+Cs and Cn: bidi overrides and isolates U+202A-U+202E, U+2066-U+2069, marks U+200E/U+200F
+and U+061C, zero-width spaces and joiners, BOMs, tags, private use, lone surrogates,
+unassigned code points), so "Max\u0000Muster" is "Max Muster" and a name can neither turn
+itself around on a screen nor break the database. A name is at most
+:data:`NAME_MAX_LENGTH` characters (cut at a word) and has at least one letter.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
@@ -56,6 +65,17 @@ CITY_ALPHABET: dict[str, str] = {
     "unna": "u", "völklingen": "v", "wuppertal": "w", "xanten": "x", "zwickau": "z",
 }  # fmt: skip
 UMLAUTS = {"a": "ä", "o": "ö", "u": "ü"}
+# The longest name booked (Cal.com and the appointment record); longer is cut at a word.
+NAME_MAX_LENGTH = 100
+# What is read of a heard name at most: enough to spell a long double name word by word.
+SPOKEN_MAX_LENGTH = 1000
+# Unicode categories that are never visible text: format (bidi controls, zero-width
+# characters), private use, surrogates, unassigned. Control characters (Cc) and line or
+# paragraph separators become spaces instead: they stood between words.
+_INVISIBLE = frozenset({"Cf", "Co", "Cs", "Cn"})
+_SEPARATING = frozenset({"Cc", "Zl", "Zp"})
+# Letters by category that render as nothing (Hangul fillers), a known way to fake a name.
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
 
 
 def _with_ascii_umlauts(table: dict[str, str]) -> dict[str, str]:
@@ -277,6 +297,41 @@ def spoken_spelling(name: str, *, alphabet: Literal["letters", "cities"] = "lett
     return " – ".join(spelled_words)
 
 
+def visible_text(text: str, *, max_length: int = SPOKEN_MAX_LENGTH) -> str:
+    """The text as a person would read it, safe to store and to show.
+
+    Args:
+        text: Any text, e.g. a name as the agent passed it.
+        max_length: How much of ``text`` is read at most.
+
+    Returns:
+        ``text`` with control characters (category Cc, and line/paragraph separators)
+        turned into spaces, invisible characters (Cf, Co, Cs, Cn) removed, whitespace runs
+        folded to one space, trimmed, in Unicode NFC ("Mu\u0308ller" -> "Müller").
+    """
+    kept = []
+    for char in text[:max_length]:
+        category = unicodedata.category(char)
+        if category in _SEPARATING:
+            kept.append(" ")
+        elif category not in _INVISIBLE and char not in _BLANK_LETTERS:
+            kept.append(char)
+    return unicodedata.normalize("NFC", " ".join("".join(kept).split()))
+
+
+def _has_letter(text: str) -> bool:
+    return any(unicodedata.category(char).startswith("L") for char in text)
+
+
+def _bounded(name: str, limit: int = NAME_MAX_LENGTH) -> str:
+    """``name`` cut to ``limit`` characters at the last word that fits."""
+    if len(name) <= limit:
+        return name
+    head = name[: limit + 1]
+    cut = head.rsplit(" ", 1)[0] if " " in head else name[:limit]
+    return cut[:limit].rstrip(" -")
+
+
 def understand_name(spoken: str) -> NameResult:
     """Turn a heard (and maybe spelled) name into the name to book under.
 
@@ -285,10 +340,11 @@ def understand_name(spoken: str) -> NameResult:
             "Siegfried Cäsar Heinrich Martha Ida Dora Theodor", "VON DER LEYEN".
 
     Returns:
-        The understood name with salutation and title apart. An empty name means nothing
-        usable was heard.
+        The understood name with salutation and title apart, from visible characters only
+        (:func:`visible_text`), at most :data:`NAME_MAX_LENGTH` characters. An empty name
+        means nothing usable was heard: nothing, or nothing with a letter in it.
     """
-    text = _INTRO.sub("", " ".join(spoken.split()))
+    text = _INTRO.sub("", visible_text(spoken))
     tokens = [t for t in re.split(r"[\s,;:/]+|(?<=\w)\.(?=\s|$)", text) if t]
     salutation: Salutation | None = None
     titles: list[str] = []
@@ -311,6 +367,7 @@ def understand_name(spoken: str) -> NameResult:
     joined = " ".join(w.text for w in words).replace(" - ", "-")
     parts = joined.split()
     name = " ".join(_case(p, first=i == 0 and len(parts) == 1) for i, p in enumerate(parts))
+    name = _bounded(name) if _has_letter(name) else ""
     return NameResult(
         name=name,
         spelled=any(w.spelled for w in words),

@@ -223,6 +223,20 @@ def _next_sunday() -> datetime:
     return day
 
 
+def _too_late_for_a_perm() -> dict[str, str]:
+    """Half an hour before that day's closing time (the catalog's; Thursdays close
+    later): a Dauerwelle, longer than that, no longer fits."""
+    from config.settings import DEMO_CATALOG_PATH
+    from domain.catalog import load_catalog
+
+    day = next_open_day()
+    hours = load_catalog(DEMO_CATALOG_PATH).opening_hours.for_weekday(day.weekday())
+    assert hours is not None
+    closing = datetime.combine(day.date(), hours[1], tzinfo=ZONE)
+    late = closing - timedelta(minutes=30)
+    return {"service": "Dauerwelle", "date": german_date(late), "time": f"{late:%H:%M}"}
+
+
 # error code -> (check_availability arguments, a phrase of the German answer)
 ERROR_CASES: dict[str, tuple[Any, str]] = {
     "unknown_service": (
@@ -247,7 +261,7 @@ ERROR_CASES: dict[str, tuple[Any, str]] = {
         "geschlossen",
     ),
     "outside_opening_hours": (
-        lambda: {"service": "Dauerwelle", "date": german_date(next_open_day()), "time": "17:30"},
+        lambda: _too_late_for_a_perm(),
         "geöffnet",
     ),
 }

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+import unicodedata
 
-from domain.names import spoken_spelling, understand_name
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from domain.names import NAME_MAX_LENGTH, spoken_spelling, understand_name, visible_text
 
 # heard -> (name, spelled, salutation, title)
 NAMES: list[tuple[str, tuple[str, bool, str | None, str | None]]] = [
@@ -119,3 +123,64 @@ def test_spelling_read_back_round_trips_through_the_city_alphabet() -> None:
         said = spoken_spelling(name, alphabet="cities")
         words = [part.split(" wie ")[1] if " wie " in part else part for part in said.split(", ")]
         assert understand_name(" ".join(words)).name == name
+
+
+# ---------------------------------------------------------------- what is not a name
+BIDI_AND_INVISIBLE = [
+    *(chr(c) for c in range(0x202A, 0x202F)),  # embeddings and overrides (LRE ... RLO)
+    *(chr(c) for c in range(0x2066, 0x206A)),  # isolates (LRI, RLI, FSI, PDI)
+    "\u200e",  # LEFT-TO-RIGHT MARK
+    "\u200f",  # RIGHT-TO-LEFT MARK
+    "\u061c",  # ARABIC LETTER MARK
+    "\u200b",  # ZERO WIDTH SPACE
+    "\u2060",  # WORD JOINER
+    "\ufeff",  # BOM
+    "\U000e0041",  # TAG LATIN CAPITAL LETTER A
+    "\ue000",  # private use
+    "\ud800",  # a lone surrogate
+    "\u3164",  # HANGUL FILLER: a "letter" that shows nothing
+]
+
+
+@pytest.mark.parametrize("char", BIDI_AND_INVISIBLE, ids=lambda c: f"U+{ord(c):04X}")
+def test_invisible_characters_are_removed_from_names(char: str) -> None:
+    assert understand_name(f"{char}Anna{char} Schmidt{char}").name == "Anna Schmidt"
+
+
+def test_control_characters_separate_words() -> None:
+    assert understand_name("Max\u0000Muster").name == "Max Muster"
+    assert understand_name("Max\nMuster\t").name == "Max Muster"
+    assert understand_name("Max\u2028Muster").name == "Max Muster"
+
+
+def test_a_reversed_name_stays_in_its_reading_order_without_the_override() -> None:
+    # "\u202e" would show "Müller" as "rellüM"; the characters themselves stay in order.
+    assert understand_name("\u202eMüller\u202c").name == "Müller"
+
+
+def test_names_are_composed_to_nfc() -> None:
+    assert understand_name("Mu\u0308ller").name == "Müller"
+
+
+@pytest.mark.parametrize(
+    "heard", ["\u0000", "\u0000\u202e\u200b\u0007", "12345", "🙂 🙂", "...", "\u0301", "\u3164"]
+)
+def test_text_without_a_letter_is_no_name(heard: str) -> None:
+    assert understand_name(heard).name == ""
+
+
+def test_a_long_name_is_cut_at_a_word_to_the_bound() -> None:
+    long_name = " ".join(["Maximilian"] * 20)
+    name = understand_name(long_name).name
+    assert len(name) <= NAME_MAX_LENGTH and name.split() == ["Maximilian"] * 9
+    assert len(understand_name("A" * 300).name) == NAME_MAX_LENGTH
+
+
+@given(st.text(max_size=300))
+def test_any_text_gives_a_visible_bounded_name_or_none(text: str) -> None:
+    name = understand_name(text).name
+    assert len(name) <= NAME_MAX_LENGTH
+    assert name == "" or any(unicodedata.category(c).startswith("L") for c in name)
+    assert not any(unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs", "Cn") for c in name)
+    assert name == name.strip() and "  " not in name
+    assert visible_text(name) == name

@@ -212,6 +212,7 @@ def test_every_parameter_is_explained_in_german_with_an_example() -> None:
 ANSWER_WORDS = {
     "available", "alternatives", "label", "error", "message", "booked", "status",
     "unknown_service", "invalid_date", "invalid_time", "in_the_past", "outside_opening_hours",
+    "too_far_ahead",
 }  # fmt: skip
 
 
