@@ -192,32 +192,53 @@ def unique(prefix: str) -> str:
 
 
 # --------------------------------------------------------------------------- call stack
-def next_open_day(days_ahead: int = 2, *, hour: int = 10, minute: int = 0):
-    """An aware datetime on the next Monday-Friday at least ``days_ahead`` days out, in
-    the demo salon's zone (open 09:00-18:00 on those days)."""
-    from datetime import datetime, timedelta
+# A "full day" of the demo salon: open at least 09:00-18:00. Tests place their slots in
+# such a day, chosen from the catalog's opening hours (never from the weekday's number),
+# so the suite passes whatever today is (tests/test_test_days.py runs it for 7 dates).
+FULL_DAY = (9, 18)
+
+
+def open_days(days_ahead: int = 2, *, today: Any = None) -> Any:
+    """Days (in the salon's zone) from ``today + days_ahead`` on which the demo catalog's
+    salon is open for a full day, in order."""
+    from datetime import date, datetime, time, timedelta
+
+    from domain.catalog import load_catalog
+
+    catalog = load_catalog(get_settings().catalog_path)
+    day: date = (today or datetime.now(catalog.zone).date()) + timedelta(days=days_ahead)
+    for _ in range(366):
+        hours = catalog.opening_hours.for_weekday(day.weekday())
+        if hours and hours[0] <= time(FULL_DAY[0]) and hours[1] >= time(FULL_DAY[1]):
+            yield day
+        day += timedelta(days=1)
+
+
+def next_open_day(days_ahead: int = 2, *, hour: int = 10, minute: int = 0, today: Any = None):
+    """An aware datetime at ``hour:minute`` on the first full open day at least
+    ``days_ahead`` days out, in the salon's zone."""
+    from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    zone = ZoneInfo("Europe/Berlin")
-    day = datetime.now(zone).date() + timedelta(days=days_ahead)
-    while day.weekday() >= 5:
-        day += timedelta(days=1)
+    zone = ZoneInfo(get_settings().salon_timezone)
+    day = next(open_days(days_ahead, today=today))
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone)
 
 
 def perm_slots(n: int, *, days_ahead: int = 3) -> list[Any]:
-    """``n`` non-overlapping two-hour starts (a Dauerwelle each) on open weekdays:
-    9, 11, 13 and 15 o'clock on consecutive Monday-Friday days."""
-    from datetime import timedelta
+    """``n`` non-overlapping starts 2.5 hours apart (a Dauerwelle each) on full open
+    days: 9:00, 11:30 and 14:00 on consecutive such days."""
+    from datetime import datetime
+    from itertools import islice
+    from zoneinfo import ZoneInfo
 
-    first = next_open_day(days_ahead)
-    days = [first]
-    while len(days) * 4 < n:
-        day = days[-1] + timedelta(days=1)
-        while day.weekday() >= 5:
-            day += timedelta(days=1)
-        days.append(day)
-    return [days[i // 4].replace(hour=9 + 2 * (i % 4)) for i in range(n)]
+    zone = ZoneInfo(get_settings().salon_timezone)
+    days = list(islice(open_days(days_ahead), (n + 2) // 3))
+    starts = [(9, 0), (11, 30), (14, 0)]
+    return [
+        datetime(d.year, d.month, d.day, *starts[i % 3], tzinfo=zone)
+        for i, d in ((i, days[i // 3]) for i in range(n))
+    ]
 
 
 @dataclass
