@@ -34,6 +34,8 @@ PROJECT_METRICS: dict[str, tuple[str, set[str]]] = {
     "booking_compensations": ("counter", {"reason"}),
     "booking_race_detections": ("counter", {"stage"}),
     "booking_workflows_open": ("gauge", {"status"}),
+    "booking_recording_failures": ("counter", {"step"}),
+    "booking_degraded_holds": ("counter", {"reason"}),
     "calcom_request_seconds": ("histogram", {"endpoint", "status"}),
     "api_requests": ("counter", {"function", "outcome"}),
     "api_request_seconds": ("histogram", {"function"}),
@@ -129,6 +131,8 @@ def test_alerts_cover_every_documented_metric_and_only_those() -> None:
         ("CompoundBookingLatencyHigh", "booking_duration_seconds_bucket"),
         ("BookingCompensationRateHigh", "booking_compensations_total"),
         ("BookingWorkflowsStuck", "booking_workflows_open"),
+        ("BookingUnrecorded", "booking_recording_failures_total"),
+        ("HoldsWithoutReservationHigh", "booking_degraded_holds_total"),
         ("CalcomErrorRateHigh", "calcom_request_seconds_count"),
         ("ApiServerErrorsHigh", "api_requests_total"),
         (
