@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 from config import get_settings
 
@@ -18,6 +19,17 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _configuration() -> None:
+    # Read the settings before any command: a malformed variable (PAYLOAD_ENCRYPTION_KEYS,
+    # a port ...) stops every command with the variable named and its value not shown.
+    try:
+        get_settings()
+    except ValidationError as exc:
+        typer.echo(f"configuration error: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 @app.command()
