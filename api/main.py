@@ -24,6 +24,8 @@ from api.dedupe import SeenSet
 from api.functions import EnvelopeError, Functions, outcome_label, parse_envelope
 from api.gateway import CallGateway
 from api.metrics import REQUEST_SECONDS, REQUESTS
+from api.ops import OpsToken
+from api.ops import router as ops_router
 from api.security import calcom_signature_ok, retell_signature_ok
 from config import Settings, get_settings
 from domain.catalog import load_catalog
@@ -82,8 +84,13 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         version="0.1.0",
         summary="Retell custom functions and webhooks -> one Temporal workflow per call.",
         lifespan=lifespan,
+        # Served by api/ops.py behind OPS_TOKEN instead.
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
     )
     app.state.booking = state
+    app.include_router(ops_router)
 
     def retell_key() -> str:
         assert settings.retell_api_key is not None
@@ -225,8 +232,12 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         REQUESTS.labels(function=f"calcom:{trigger}", outcome="accepted").inc()
         return JSONResponse({"status": "accepted", "trigger": trigger})
 
-    @app.get("/calls/{call_id}", summary="A call's state, from its workflow")
-    async def call_state(call_id: str) -> Response:
+    @app.get(
+        "/calls/{call_id}",
+        summary="A call's state, from its workflow (OPS_TOKEN)",
+        responses={401: {"description": "no or wrong OPS_TOKEN"}},
+    )
+    async def call_state(call_id: str, _auth: OpsToken) -> Response:
         await state.ensure_connected()
         assert state.gateway is not None
         try:
@@ -249,8 +260,12 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
             return JSONResponse({"status": "ready", "temporal": "ok"})
         return JSONResponse({"status": "not ready", "temporal": "unreachable"}, status_code=503)
 
-    @app.get("/metrics", summary="Prometheus metrics")
-    async def metrics() -> Response:
+    @app.get(
+        "/metrics",
+        summary="Prometheus metrics (OPS_TOKEN)",
+        responses={401: {"description": "no or wrong OPS_TOKEN"}},
+    )
+    async def metrics(_auth: OpsToken) -> Response:
         return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return app
