@@ -118,6 +118,35 @@ def calsim(
     )
 
 
+@app.command("codec-server")
+def codec_server(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[
+        int | None, typer.Option(help="Port (default: CODEC_SERVER_PORT, 8234).")
+    ] = None,
+    ui_endpoint_for: Annotated[
+        str | None,
+        typer.Option(
+            help="Print the codec endpoint URL for a Temporal UI reaching this server at "
+            "this base URL (e.g. https://codec.example.com), then exit."
+        ),
+    ] = None,
+) -> None:
+    """Decrypt payloads for the Temporal UI and CLI (Temporal's codec server protocol).
+
+    POST /encode and /decode need Authorization: Bearer <OPS_TOKEN> (temporal CLI:
+    --codec-endpoint http://localhost:8234 --codec-auth "Bearer $OPS_TOKEN"); a Temporal UI
+    uses the endpoint URL --ui-endpoint-for prints. CORS: CODEC_CORS_ORIGINS.
+    """
+    from booking_cli.codec import print_ui_endpoint, run_codec_server
+
+    settings = get_settings()
+    if ui_endpoint_for:
+        print_ui_endpoint(settings, ui_endpoint_for)
+        return
+    run_codec_server(settings, host=host, port=port or settings.codec_server_port)
+
+
 @app.command()
 def replay(
     files: Annotated[
