@@ -185,7 +185,7 @@ def call(
 ) -> None:
     """Drive a realistic signed Retell call against a running API (see `make dev`)."""
     from booking_cli.call import CallScript, run_call
-    from booking_cli.dev import dev_retell_key
+    from booking_cli.dev import dev_ops_token, dev_retell_key
 
     settings = get_settings()
     if conflict not in ("none", "page", "api"):
@@ -202,6 +202,7 @@ def call(
         calsim_url=settings.calcom_api_url or f"http://127.0.0.1:{settings.calsim_port}",
         namespace=settings.temporal_namespace,
         temporal_ui=f"http://localhost:{settings.temporal_ui_port}",
+        ops_token=dev_ops_token(settings, create=False),
     )
     raise typer.Exit(run_call(script))
 
