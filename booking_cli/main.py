@@ -148,6 +148,37 @@ def codec_server(
 
 
 @app.command()
+def forget(
+    phone: Annotated[str, typer.Option(help="The customer's phone number, in any format.")],
+    region: Annotated[
+        str | None,
+        typer.Option(
+            help="Country for numbers without +country code (default: the salon's, from "
+            "SALON_TIMEZONE, e.g. DE)."
+        ),
+    ] = None,
+    database_url: Annotated[
+        str | None, typer.Option(help="SQLAlchemy URL (default: DATABASE_URL).")
+    ] = None,
+) -> None:
+    """Remove a customer's name, phone and e-mail from our database (idempotent).
+
+    Appointments stay, anonymised; the command lists what changed and what is kept
+    elsewhere (Cal.com bookings, Temporal histories until the namespace's retention).
+    """
+    from booking_cli.forget import run_forget
+
+    settings = get_settings()
+    url = database_url or settings.database_url
+    if not url:
+        typer.echo("DATABASE_URL is not set.", err=True)
+        raise typer.Exit(2)
+    raise typer.Exit(
+        asyncio.run(run_forget(settings, phone=phone, region=region, database_url=url))
+    )
+
+
+@app.command()
 def replay(
     files: Annotated[
         list[Path] | None,
