@@ -76,7 +76,13 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         if settings.retell_api_key is None:
             raise RuntimeError("RETELL_API_KEY is not set: Retell requests cannot be verified")
         await state.ensure_connected()
-        log.info("api ready", temporal=settings.temporal_address)
+        ring = settings.payload_key_ring
+        log.info(
+            "api ready",
+            temporal=settings.temporal_address,
+            payload_encryption=f"on (key {ring.active})" if ring else "off",
+            ops_endpoints="token required" if settings.ops_token else "closed: no OPS_TOKEN",
+        )
         yield
 
     app = FastAPI(
