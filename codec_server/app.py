@@ -1,4 +1,4 @@
-"""The codec server's HTTP app: ``POST [/<ui key>]/encode`` and ``[/<ui key>]/decode``.
+"""The codec server's HTTP app: ``POST [/<prefix>][/<ui key>]/encode`` and ``.../decode``.
 
 Temporal's remote codec protocol: the body is a ``Payloads`` message in protobuf JSON
 (``{"payloads": [{"metadata": {"encoding": "<base64>"}, "data": "<base64>"}]}``), the
@@ -98,12 +98,14 @@ def create_codec_app(config: CodecServerConfig) -> FastAPI:
         return Response(json_format.MessageToJson(converted), media_type="application/json")
 
     @app.post("/{action}")
-    async def with_bearer(request: Request, action: Action) -> Response:
+    async def at_root(request: Request, action: Action) -> Response:
         return await convert(request, action, None)
 
-    @app.post("/{path_key}/{action}")
-    async def with_ui_key(request: Request, path_key: str, action: Action) -> Response:
-        return await convert(request, action, path_key)
+    # The protocol routes on the URL's last segment only: a proxy may mount the server at
+    # any depth; the segment before it may be the UI path key.
+    @app.post("/{prefix:path}/{action}")
+    async def below_a_prefix(request: Request, prefix: str, action: Action) -> Response:
+        return await convert(request, action, prefix.rsplit("/", 1)[-1])
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

@@ -211,6 +211,12 @@ async def test_the_codec_server_decrypts_for_the_token_holder_only(
         assert {"Friedhelm", "Oberdorfer"} <= readable(answer.text)
         via_ui_key = await http.post(f"/{ui_path_key(OPS_TOKEN)}/decode", json=body, headers=ui)
         assert via_ui_key.status_code == 200 and via_ui_key.json() == answer.json()
+        mounted = await http.post(
+            "/codec/default/decode", json=body, headers={"Authorization": bearer}
+        )
+        assert mounted.status_code == 200 and mounted.json() == answer.json()
+        not_a_codec_call = await http.post("/codec/default/list", json=body, headers=ui)
+        assert not_a_codec_call.status_code in (404, 422)
 
         encoded = await http.post(
             "/encode", json=answer.json(), headers={**ui, "Authorization": bearer}
@@ -263,3 +269,24 @@ async def test_a_worker_with_rotated_keys_serves_a_call_started_under_the_old_ke
     only_old = client_with_keys(temporal_client, TEST_KEY_1)
     with pytest.raises(Exception, match="test-2"):
         await only_old.get_workflow_handle(f"call-{call_id}").result()
+
+
+@pytest.mark.parametrize(
+    ("missing", "message"),
+    [
+        ("PAYLOAD_ENCRYPTION_KEYS", "nothing to decrypt"),
+        ("OPS_TOKEN", "would refuse every request"),
+    ],
+)
+def test_the_codec_server_does_not_start_without_keys_or_token(missing: str, message: str):
+    env = {**os.environ, "OPS_TOKEN": OPS_TOKEN, "PAYLOAD_ENCRYPTION_KEYS": TEST_KEY_1}
+    del env[missing]
+    done = subprocess.run(
+        [str(BIN / "booking"), "codec-server", "--port", str(free_port())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and f"{missing} is not set" in done.stderr
+    assert message in done.stderr
