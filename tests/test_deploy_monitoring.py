@@ -181,6 +181,20 @@ def test_prometheus_loads_the_rules_and_scrapes_the_compose_services() -> None:
     assert "./deploy/prometheus:/etc/prometheus:ro" in compose["prometheus"]["volumes"]
 
 
+def test_prometheus_scrapes_the_apis_metrics_with_the_ops_token() -> None:
+    """The API's /metrics answers 401 without OPS_TOKEN: Prometheus reads it from the
+    compose secret made from the same variable the API gets."""
+    jobs = {j["job_name"]: j for j in yaml.safe_load(PROMETHEUS.read_text())["scrape_configs"]}
+    compose = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())
+    auth = jobs["booking-api"]["authorization"]
+    assert auth["type"] == "Bearer"
+    assert auth["credentials_file"] == "/run/secrets/ops_token"
+    assert "ops_token" in compose["services"]["prometheus"]["secrets"]
+    assert compose["secrets"]["ops_token"] == {"environment": "OPS_TOKEN"}
+    assert compose["services"]["api"]["environment"]["OPS_TOKEN"].startswith("${OPS_TOKEN:?")
+    assert "authorization" not in jobs["booking-worker"]  # the worker's port is internal
+
+
 def test_target_down_alert_watches_every_scrape_job() -> None:
     rule = next(r for r in _rules() if r["alert"] == "BookingTargetDown")
     job_patterns: list[str] = []
