@@ -13,10 +13,13 @@ through the codec with the suite's public TEST key (``tests.harness.TEST_PAYLOAD
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
+
+from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
 
 from calsim.control import SimControl
 from calsim.server import SimulatorServer
@@ -111,6 +114,45 @@ async def hung_up(stack: CallStack, sim: SimControl, call_id: str) -> None:
     await stack.check(call_id, "Damenhaarschnitt", next_open_day(hour=16))
 
 
+async def check_during_booking(stack: CallStack, sim: SimControl, call_id: str) -> None:
+    """Cal.com books slowly; the agent checks another time meanwhile: 'booking'."""
+    start = next_open_day(hour=10, minute=50)  # any minute: off Cal.com's grid
+    await stack.check(call_id, "Dauerwelle", start)
+    await sim.set_latency("/v2/bookings", 1.5)
+    handle = stack.handle(call_id)
+    booking = asyncio.create_task(
+        handle.execute_update(CallWorkflow.start_booking, StartBooking(customer=CUSTOMER))
+    )
+    await asyncio.sleep(0.5)
+    await stack.check(call_id, "Färben", start + timedelta(hours=4))
+    await booking
+    await sim.set_latency("/v2/bookings", 0)
+
+
+async def degraded_hold(stack: CallStack, sim: SimControl, call_id: str) -> None:
+    """Cal.com fails every reservation: held in our database only, then booked."""
+    await sim.add_fault(endpoint="POST /v2/slots/reservations", kind="500")
+    await stack.check(call_id, "Färben", next_open_day(hour=14))
+    await sim.clear_faults()
+    await stack.handle(call_id).execute_update(
+        CallWorkflow.start_booking, StartBooking(customer=CUSTOMER)
+    )
+
+
+async def cancelled_during_booking(stack: CallStack, sim: SimControl, call_id: str) -> None:
+    """Ops cancel the workflow while Cal.com books: compensated, released, cancelled."""
+    await stack.check(call_id, "Dauerwelle", next_open_day(hour=13, minute=20))
+    await sim.set_latency("/v2/bookings", 2.0)
+    handle = stack.handle(call_id)
+    booking = asyncio.create_task(
+        handle.execute_update(CallWorkflow.start_booking, StartBooking(customer=CUSTOMER))
+    )
+    await asyncio.sleep(0.5)
+    await handle.cancel()
+    await booking
+    await sim.set_latency("/v2/bookings", 0)
+
+
 SCENARIOS: dict[str, Scenario] = {
     "booked": booked,
     "slot_taken": slot_taken,
@@ -120,6 +162,9 @@ SCENARIOS: dict[str, Scenario] = {
     "expired_then_rebooked": expired,
     "extended_then_cancelled": extended_then_cancelled,
     "hung_up": hung_up,
+    "check_during_booking": check_during_booking,
+    "degraded_hold": degraded_hold,
+    "cancelled_during_booking": cancelled_during_booking,
 }
 
 
@@ -157,8 +202,10 @@ async def record(only: set[str] | None = None) -> None:
                         call_id = f"history-{name}"
                         await scenario(stack, control, call_id)
                         handle = stack.handle(call_id)
-                        await handle.signal(CallWorkflow.call_ended, CallEnded())
-                        await handle.result()
+                        if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
+                            await handle.signal(CallWorkflow.call_ended, CallEnded())
+                        with contextlib.suppress(WorkflowFailureError):  # cancelled
+                            await handle.result()
                         history = await handle.fetch_history()
                         (HISTORIES / f"{name}.json").write_text(history.to_json())
                         print(f"recorded {name}")
