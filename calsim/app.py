@@ -73,7 +73,7 @@ def create_app(
         """Count Cal.com requests and apply the per-key rate limit (``/v2`` only)."""
         if not request.url.path.startswith("/v2/"):
             return await call_next(request)
-        simulator.traffic.request_count += 1
+        simulator.traffic.arrived()
         if simulator.traffic.limiter is None:
             return await call_next(request)
         try:
@@ -82,6 +82,7 @@ def create_app(
             key = "invalid"
         allowed, headers = simulator.traffic.limiter.hit(key)
         if not allowed:
+            simulator.traffic.rate_limited += 1
             body = error_body(request.url.path, 429, "ThrottlerException: Too Many Requests")
             return JSONResponse(body, status_code=429, headers=headers)
         response = await call_next(request)

@@ -115,6 +115,12 @@ class SimControl:
         """Send BOOKING_* webhooks to ``url`` (None stops them), signed with ``secret``."""
         await self._call("POST", "/webhook", {"url": url, "secret": secret})
 
+    async def traffic(self, window: float = 60.0) -> dict[str, Any]:
+        """``{"request_count", "rate_limited", "busiest_window", ...}``: requests so far,
+        those refused with 429, and the most within any ``window`` seconds."""
+        result: dict[str, Any] = await self._call("GET", f"/traffic?window={window}")
+        return result
+
     async def advance_clock(self, seconds: float) -> None:
         """Move the simulator's clock forward by ``seconds``."""
         await self._call("POST", "/clock", {"advance_seconds": seconds})

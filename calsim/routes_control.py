@@ -140,6 +140,20 @@ async def state(sim: SimDep) -> dict[str, Any]:
     }
 
 
+@router.get("/traffic")
+async def traffic(sim: SimDep, window: float = 60.0) -> dict[str, Any]:
+    """How many Cal.com requests arrived, how many the rate limiter refused (429), and the
+    most that arrived within any ``window`` seconds of the simulator's clock."""
+    limiter = sim.traffic.limiter
+    return {
+        "request_count": sim.traffic.request_count,
+        "rate_limited": sim.traffic.rate_limited,
+        "rate_limit_per_minute": limiter.per_minute if limiter else None,
+        "window_seconds": window,
+        "busiest_window": sim.traffic.busiest_window(window),
+    }
+
+
 @router.post("/reset")
 async def reset(sim: SimDep) -> dict[str, str]:
     """Forget bookings, reservations, faults, latency, counters, clock shifts and

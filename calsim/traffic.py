@@ -82,14 +82,35 @@ class Traffic:
     latency: dict[str, float] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
     request_count: int = 0
+    rate_limited: int = 0  # requests the rate limiter answered with 429
+    # When each Cal.com request arrived (simulator clock, unix seconds): lets tests and
+    # benchmarks count requests in any window, as Cal.com's limiter would.
+    arrivals: list[float] = field(default_factory=list)
     rng: random.Random = field(default_factory=random.Random)
 
     def reset(self) -> None:
         self.latency.clear()
         self.faults.clear()
         self.request_count = 0
+        self.rate_limited = 0
+        self.arrivals.clear()
         if self.limiter:
             self.limiter.reset()
+
+    def arrived(self) -> None:
+        """Count one request of the Cal.com surface."""
+        self.request_count += 1
+        self.arrivals.append(self.clock().timestamp())
+
+    def busiest_window(self, seconds: float) -> int:
+        """The most requests that arrived within any ``seconds`` long window."""
+        times = sorted(self.arrivals)
+        best, lo = 0, 0
+        for hi, t in enumerate(times):
+            while t - times[lo] >= seconds:
+                lo += 1
+            best = max(best, hi - lo + 1)
+        return best
 
     async def before(self, method: str, endpoint: str, event_type_id: int | None) -> bool:
         """Apply latency and faults to one request of the Cal.com surface.

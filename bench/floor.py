@@ -1,0 +1,99 @@
+"""The Temporal floor: what an update costs on this server when the workflow does nothing
+but run no-op local activities in the shape the check uses.
+
+``python -m bench.floor`` runs a worker for :class:`FloorWorkflow` (started by
+``bench/stack.py`` as a process of its own, like ``worker.py``, on the same Temporal
+server). :func:`measure_floor` sends the updates: each to a workflow started a moment
+before, as the Retell flow does (``call_started`` first, the check a moment later).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+import uuid
+from datetime import timedelta
+
+from temporalio import activity, workflow
+from temporalio.client import Client
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+
+FLOOR_TASK_QUEUE = "bench-floor"
+
+
+@activity.defn
+async def noop() -> None:
+    """A local activity that does nothing."""
+
+
+@workflow.defn(name="BenchFloorWorkflow")
+class FloorWorkflow:
+    """Waits until told to finish; each ``probe`` runs ``rounds`` of no-op local
+    activities (the activities of one round together, the rounds one after another)."""
+
+    def __init__(self) -> None:
+        self._done = False
+
+    @workflow.run
+    async def run(self) -> None:
+        await workflow.wait_condition(lambda: self._done)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+
+    @workflow.update
+    async def probe(self, rounds: list[int]) -> int:
+        for n in rounds:
+            await asyncio.gather(
+                *(
+                    workflow.execute_local_activity(
+                        noop, start_to_close_timeout=timedelta(seconds=5)
+                    )
+                    for _ in range(n)
+                )
+            )
+        return sum(rounds)
+
+    @workflow.signal
+    def finish(self) -> None:
+        self._done = True
+
+
+async def measure_floor(
+    client: Client, rounds: list[int], n: int, *, moment: float = 0.05
+) -> list[float]:
+    """Seconds per ``probe(rounds)`` update on a running workflow, ``n`` times (plus two
+    warm-up probes not counted)."""
+    times: list[float] = []
+    for i in range(n + 2):
+        handle = await client.start_workflow(
+            FloorWorkflow.run, id=f"floor-{uuid.uuid4().hex[:12]}", task_queue=FLOOR_TASK_QUEUE
+        )
+        await asyncio.sleep(moment)
+        t0 = time.perf_counter()
+        await handle.execute_update(FloorWorkflow.probe, rounds)
+        if i >= 2:
+            times.append(time.perf_counter() - t0)
+        await handle.signal(FloorWorkflow.finish)
+    return times
+
+
+async def _serve(address: str) -> None:
+    client = await Client.connect(address)
+    async with Worker(
+        client,
+        task_queue=FLOOR_TASK_QUEUE,
+        workflows=[FloorWorkflow],
+        activities=[noop],
+        workflow_runner=UnsandboxedWorkflowRunner(),  # as worker.py in production
+    ):
+        await asyncio.Event().wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.floor")
+    parser.add_argument("--address", required=True, help="Temporal frontend host:port")
+    asyncio.run(_serve(parser.parse_args().address))
+
+
+if __name__ == "__main__":
+    main()
