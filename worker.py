@@ -27,6 +27,7 @@ from activities.bookings import BookingActivities
 from activities.deps import ActivityDeps
 from activities.holds import HoldActivities
 from activities.outside import OutsideBookingActivities
+from calcom.budget import BudgetShape, SharedBudget
 from calcom.client import CalcomClient
 from config import Settings, get_settings
 from contracts.messages import BookingStatus
@@ -34,6 +35,7 @@ from domain.catalog import load_catalog
 from observability.logging import configure_logging, get_logger
 from observability.metrics import WORKFLOWS_OPEN
 from store.db import create_engine_for
+from store.rate_budget import PostgresBucket
 from workflows.call import CallWorkflow
 from workflows.connect import connect
 from workflows.outside_booking import CalcomBookingEventWorkflow
@@ -91,13 +93,15 @@ def build_worker(
 
 @contextlib.asynccontextmanager
 async def activity_deps(settings: Settings) -> AsyncIterator[ActivityDeps]:
-    """Cal.com client (one pooled connection per worker) and the database engine."""
+    """Cal.com client (one pooled connection per worker, its requests taken from the
+    budget all workers share) and the database engine."""
     if not settings.database_url:
         raise SystemExit("DATABASE_URL is not set (booking dev sets it for you)")
     catalog = load_catalog(settings.catalog_path)
     engine = create_engine_for(settings.database_url)
     api_key = settings.calcom_api_key.get_secret_value() if settings.calcom_api_key else None
-    async with CalcomClient(settings.calcom_base_url, api_key) as calcom:
+    budget = shared_budget(engine, api_key, settings)
+    async with CalcomClient(settings.calcom_base_url, api_key, budget=budget) as calcom:
         try:
             yield ActivityDeps(
                 calcom=calcom,
@@ -107,6 +111,17 @@ async def activity_deps(settings: Settings) -> AsyncIterator[ActivityDeps]:
             )
         finally:
             await engine.dispose()
+
+
+def shared_budget(engine: Any, api_key: str | None, settings: Settings) -> SharedBudget | None:
+    """The Cal.com request budget of ``api_key`` in PostgreSQL, shared by every worker
+    (None when ``CALCOM_RATE_LIMIT_PER_MINUTE`` is 0)."""
+    if not settings.calcom_rate_limit_per_minute:
+        return None
+    return SharedBudget(
+        PostgresBucket(engine, api_key or "no-key"),
+        BudgetShape(settings.calcom_rate_limit_per_minute, settings.calcom_rate_burst),
+    )
 
 
 async def report_open_workflows(client: Client, *, every: float = 30.0) -> None:

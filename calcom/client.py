@@ -1,8 +1,10 @@
 """The Cal.com v2 client used by the activities (one instance per worker process).
 
 Every call is one HTTP request (``find_booking_by_metadata`` pages; ``cancel_booking``
-may confirm with a GET), over one pooled ``httpx.AsyncClient``. Failures become the
-typed errors of :mod:`calcom.errors`. Neither the API key nor attendee phone numbers are
+may confirm with a GET), over one pooled ``httpx.AsyncClient``, each taken first from the
+shared request budget when one is given (:mod:`calcom.budget`: all processes together
+stay within Cal.com's per-key limit). Failures become the typed errors of
+:mod:`calcom.errors`. Neither the API key nor attendee phone numbers are
 ever logged: log lines carry the templated path, status and duration only.
 """
 
@@ -18,6 +20,7 @@ import httpx
 from pydantic import ValidationError
 
 from calcom import wire
+from calcom.budget import Priority, SharedBudget
 from calcom.errors import (
     CalcomError,
     InvalidRequestError,
@@ -43,6 +46,17 @@ BOOKINGS = "/v2/bookings"
 BOOKING = "/v2/bookings/{uid}"
 BOOKING_CANCEL = "/v2/bookings/{uid}/cancel"
 
+# Checks and holds answer a caller who is listening: they wait only briefly for budget.
+# Everything else books, undoes a booking or frees time: it waits (calcom/budget.py).
+_CALLER_REQUESTS = frozenset(
+    {("GET", SLOTS), ("POST", RESERVATIONS), ("PATCH", RESERVATION), ("GET", RESERVATION)}
+)
+
+
+def priority_of(method: str, endpoint: str) -> Priority:
+    """How long a request may wait for the shared budget."""
+    return Priority.CALLER if (method, endpoint) in _CALLER_REQUESTS else Priority.BOOKING
+
 
 class CalcomClient:
     """Async Cal.com API v2 client.
@@ -52,6 +66,8 @@ class CalcomClient:
         api_key: Bearer key (``cal_...``); None sends no Authorization header.
         timeout: connect/read/write/pool timeouts (default: 2 s connect, 8 s read).
         transport: an httpx transport (tests, proxies); default is httpx's own.
+        budget: the request budget shared with every other process using this API key;
+            None sends without one (Cal.com's 429 answers are then the only limit).
 
     Attributes:
         request_count: HTTP requests sent so far (benchmarks count them per booking).
@@ -65,6 +81,7 @@ class CalcomClient:
         *,
         timeout: httpx.Timeout | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        budget: SharedBudget | None = None,
     ) -> None:
         headers = {"Accept": "application/json"}
         if api_key:
@@ -78,6 +95,7 @@ class CalcomClient:
         )
         self.request_count = 0
         self.page_size = _PAGE_SIZE
+        self._budget = budget
 
     async def __aenter__(self) -> CalcomClient:
         return self
@@ -105,8 +123,15 @@ class CalcomClient:
         params: dict[str, Any] | None = None,
         json: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Send one request; return the decoded success envelope or raise a CalcomError."""
+        """Send one request; return the decoded success envelope or raise a CalcomError.
+
+        Raises:
+            RateBudgetExhaustedError: the shared budget had nothing left in time (nothing
+                was sent).
+        """
         path = endpoint.format(uid=_path_segment(uid)) if uid is not None else endpoint
+        if self._budget is not None:
+            await self._budget.acquire(priority_of(method, endpoint))
         self.request_count += 1
         started = time.perf_counter()
         try:

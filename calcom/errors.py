@@ -61,6 +61,14 @@ class RateLimitedError(CalcomError):
         self.retry_after_seconds = retry_after_seconds
 
 
+class RateBudgetExhaustedError(RateLimitedError):
+    """Our shared request budget (``calcom.budget``) had nothing left within the wait this
+    request may take: nothing was sent to Cal.com. Retry after ``retry_after_seconds``."""
+
+    def __init__(self, message: str, *, retry_after_seconds: float | None = None) -> None:
+        super().__init__(message, status=None, retry_after_seconds=retry_after_seconds)
+
+
 class TransientError(CalcomError):
     """5xx, timeouts and connection errors: worth retrying."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.messages import CallInput
@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     calcom_api_url: str | None = None
     calcom_api_key: SecretStr | None = None
     calcom_webhook_secret: SecretStr | None = None
+    # Cal.com's limit per API key, shared by every worker (calcom/budget.py): at most this
+    # many requests in any 60 s, at most CALCOM_RATE_BURST of them at once. 0: no limit.
+    calcom_rate_limit_per_minute: int = Field(default=120, ge=0)
+    calcom_rate_burst: int = Field(default=20, ge=1)
 
     # Retell
     retell_api_key: SecretStr | None = None
@@ -107,6 +111,13 @@ class Settings(BaseSettings):
             booking_budget_seconds=self.booking_budget_seconds,
             lifetime_seconds=self.call_lifetime_seconds,
         )
+
+    @model_validator(mode="after")
+    def _burst_below_limit(self) -> Settings:
+        limit = self.calcom_rate_limit_per_minute
+        if limit and self.calcom_rate_burst >= limit:
+            raise ValueError("CALCOM_RATE_BURST must be below CALCOM_RATE_LIMIT_PER_MINUTE")
+        return self
 
     @field_validator("booking_fallback_email")
     @classmethod

@@ -326,9 +326,11 @@ async def call_stack(
     ``task_queue``: serve an existing queue (e.g. to take over from a killed worker);
     ``calcom_timeout``: the Cal.com client's read timeout in seconds."""
     from activities.deps import ActivityDeps
+    from calcom.budget import BudgetShape, SharedBudget
     from calcom.client import CalcomClient
     from domain.catalog import load_catalog
     from store.db import create_engine_for
+    from store.rate_budget import PostgresBucket
     from worker import build_worker
 
     catalog = load_catalog(get_settings().catalog_path)
@@ -336,7 +338,13 @@ async def call_stack(
     task_queue = task_queue or unique("calls")
     timeout = httpx.Timeout(calcom_timeout, connect=2.0) if calcom_timeout else None
     try:
-        async with CalcomClient(simulator.url, simulator.api_key, timeout=timeout) as calcom:
+        # The shared request budget as the worker uses it, far above what a test sends.
+        budget = SharedBudget(
+            PostgresBucket(engine, simulator.api_key), BudgetShape(60_000, 10_000)
+        )
+        async with CalcomClient(
+            simulator.url, simulator.api_key, timeout=timeout, budget=budget
+        ) as calcom:
             deps = ActivityDeps(calcom=calcom, engine=engine, catalog=catalog)
             async with build_worker(client, deps, task_queue=task_queue):
                 yield CallStack(client, task_queue, engine, catalog, inputs)

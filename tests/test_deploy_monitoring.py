@@ -37,6 +37,8 @@ PROJECT_METRICS: dict[str, tuple[str, set[str]]] = {
     "booking_recording_failures": ("counter", {"step"}),
     "booking_degraded_holds": ("counter", {"reason"}),
     "calcom_request_seconds": ("histogram", {"endpoint", "status"}),
+    "calcom_rate_limit_wait_seconds": ("histogram", {"priority"}),
+    "calcom_rate_budget_exhausted": ("counter", {"priority"}),
     "api_requests": ("counter", {"function", "outcome"}),
     "api_request_seconds": ("histogram", {"function"}),
     "api_budget_exceeded": ("counter", {"function"}),
@@ -134,6 +136,8 @@ def test_alerts_cover_every_documented_metric_and_only_those() -> None:
         ("BookingUnrecorded", "booking_recording_failures_total"),
         ("HoldsWithoutReservationHigh", "booking_degraded_holds_total"),
         ("CalcomErrorRateHigh", "calcom_request_seconds_count"),
+        ("CalcomRateBudgetExhausted", "calcom_rate_budget_exhausted_total"),
+        ("CalcomRateLimitWaitHigh", "calcom_rate_limit_wait_seconds_bucket"),
         ("ApiServerErrorsHigh", "api_requests_total"),
         (
             "TemporalActivityScheduleToStartHigh",

@@ -289,18 +289,20 @@ def test_migrations_run_up_and_down_on_an_empty_database(postgres_server):
         assert current_revision(url) is None
         upgrade_to_head(url)
         upgrade_to_head(url)  # idempotent
-        assert current_revision(url) == "0001"
+        assert current_revision(url) == "0002"
         assert _tables(url) >= {
             "claims",
             "appointments",
             "appointment_segments",
             "outside_bookings",
+            "calcom_rate_budget",
         }
         downgrade_to_base(url)
         assert current_revision(url) is None
         assert _tables(url) & {"claims", "appointments", "outside_bookings"} == set()
+        assert "calcom_rate_budget" not in _tables(url)
         upgrade_to_head(url)
-        assert current_revision(url) == "0001"
+        assert current_revision(url) == "0002"
     finally:
         postgres_server.drop_database(url)
 

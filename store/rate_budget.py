@@ -1,0 +1,69 @@
+"""The shared Cal.com request budget in PostgreSQL: one row per API key (its SHA-256, never
+the key), every process takes from it in one statement.
+
+The row holds the bucket's theoretical arrival time (GCRA, unix seconds): the bucket is
+full when it lies in the past; each request moves it ``cost`` seconds on; a request is
+allowed while it stays within ``allowance`` seconds ahead of now. ``UPDATE ... FROM
+(SELECT ... FOR UPDATE)`` locks the row, so concurrent processes take turns, and returns
+the decision in the same round trip.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+_TAKE = text(
+    """
+    UPDATE calcom_rate_budget AS b
+    SET tat = CASE WHEN GREATEST(o.tat, o.t) + :cost - o.t <= :allowance
+                   THEN GREATEST(o.tat, o.t) + :cost ELSE o.tat END,
+        updated_at = now()
+    FROM (
+        SELECT key_hash, tat,
+               COALESCE(CAST(:now AS double precision),
+                        EXTRACT(EPOCH FROM clock_timestamp())::double precision) AS t
+        FROM calcom_rate_budget WHERE key_hash = :key FOR UPDATE
+    ) AS o
+    WHERE b.key_hash = o.key_hash
+    RETURNING GREATEST(o.tat, o.t) + :cost - o.t - :allowance AS wait
+    """
+)
+_CREATE = text(
+    "INSERT INTO calcom_rate_budget (key_hash, tat) VALUES (:key, 0) "
+    "ON CONFLICT (key_hash) DO NOTHING"
+)
+
+
+def key_hash(api_key: str) -> str:
+    """The row's key: SHA-256 of the API key (hex)."""
+    return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+class PostgresBucket:
+    """A :class:`calcom.budget.BucketStore` in PostgreSQL, shared by every process that
+    uses the same database and API key.
+
+    Args:
+        engine: the store's engine (one pool per process).
+        api_key: the Cal.com API key whose budget this is.
+    """
+
+    def __init__(self, engine: AsyncEngine, api_key: str) -> None:
+        self._engine = engine
+        self._key = key_hash(api_key)
+        self._created = False
+
+    async def try_take(self, cost: float, allowance: float, now: float | None) -> float:
+        params = {"key": self._key, "cost": cost, "allowance": allowance, "now": now}
+        async with self._engine.begin() as conn:
+            if not self._created:
+                await conn.execute(_CREATE, {"key": self._key})
+                self._created = True
+            wait = (await conn.execute(_TAKE, params)).scalar_one_or_none()
+        if wait is None:  # the row went away (a restore): create it again next time
+            self._created = False
+            return cost
+        return float(wait)

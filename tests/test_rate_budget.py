@@ -1,0 +1,205 @@
+"""The Cal.com request budget is one for all processes (calcom/budget.py,
+store/rate_budget.py), on real PostgreSQL.
+
+Each "process" here has an engine (a connection pool) of its own, as two workers would;
+time is a virtual clock the test advances only when every client waits for it, so what is
+counted are requests per window of that clock (and of the simulator's, moved along with
+it), never durations.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import pytest_asyncio
+
+from calcom.budget import BOOKING_RESERVE, BudgetShape, LocalBucket, Priority, SharedBudget
+from calcom.client import CalcomClient
+from calcom.errors import RateBudgetExhaustedError, RateLimitedError
+from calsim.control import SimControl
+from calsim.server import SimulatorServer
+from store.db import create_engine_for
+from store.rate_budget import PostgresBucket
+
+SHAPE = BudgetShape(limit_per_minute=120, burst=20)
+KEY = "cal_live_shared_by_two_workers"
+T0 = 1_900_000_000.0
+
+
+class VirtualClock:
+    """Unix seconds that move only when every client is asleep: then to the earliest
+    wake-up (and ``on_advance`` is told by how much)."""
+
+    def __init__(self, on_advance: Callable[[float], Awaitable[None]] | None = None) -> None:
+        self.now = T0
+        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._ids = itertools.count()
+        self._on_advance = on_advance
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._sleepers, (self.now + max(seconds, 0.0), next(self._ids), future))
+        await future
+
+    async def run(self, *clients: Awaitable[object]) -> list[object]:
+        tasks = [asyncio.ensure_future(c) for c in clients]
+        while not all(t.done() for t in tasks):
+            running = sum(not t.done() for t in tasks)
+            if self._sleepers and len(self._sleepers) == running:
+                wake = self._sleepers[0][0]
+                if wake > self.now and self._on_advance is not None:
+                    await self._on_advance(wake - self.now)
+                self.now = max(self.now, wake)
+                while self._sleepers and self._sleepers[0][0] <= self.now:
+                    heapq.heappop(self._sleepers)[2].set_result(None)
+            await asyncio.sleep(0.002)  # real I/O (PostgreSQL, HTTP) goes on meanwhile
+        return [t.result() for t in tasks]
+
+
+def busiest(times: list[float], window: float = 60.0) -> int:
+    """The most of ``times`` within any ``window`` seconds."""
+    ordered, best, lo = sorted(times), 0, 0
+    for hi, t in enumerate(ordered):
+        while t - ordered[lo] >= window:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best
+
+
+@pytest_asyncio.fixture
+async def engines(database_url: str) -> AsyncIterator[list]:
+    """Two workers' connection pools on the same database."""
+    pools = [create_engine_for(database_url, pool_size=2, max_overflow=0) for _ in range(2)]
+    try:
+        yield pools
+    finally:
+        for engine in pools:
+            await engine.dispose()
+
+
+def shared(engine, clock: VirtualClock) -> SharedBudget:
+    return SharedBudget(PostgresBucket(engine, KEY), SHAPE, clock=clock, sleep=clock.sleep)
+
+
+async def test_two_workers_together_never_exceed_the_limit_in_any_window(engines) -> None:
+    clock = VirtualClock()
+    granted: list[float] = []
+
+    async def worker(budget: SharedBudget, n: int) -> None:
+        for _ in range(n):
+            await budget.acquire(Priority.BOOKING)
+            granted.append(clock())
+
+    await clock.run(*(worker(shared(engine, clock), 200) for engine in engines))
+
+    assert len(granted) == 400
+    assert busiest(granted) <= SHAPE.limit_per_minute
+    # ... and the budget is spent, not hoarded: after the burst, one request per interval.
+    assert max(granted) - T0 <= (400 - SHAPE.burst) * SHAPE.interval + 1
+
+
+async def test_one_budget_per_process_would_not_hold(engines) -> None:
+    """What the shared row prevents: two workers with a bucket each send twice the limit."""
+    clock = VirtualClock()
+    granted: list[float] = []
+
+    async def worker(budget: SharedBudget, n: int) -> None:
+        for _ in range(n):
+            await budget.acquire(Priority.BOOKING)
+            granted.append(clock())
+
+    own = [
+        SharedBudget(LocalBucket(clock=clock), SHAPE, clock=clock, sleep=clock.sleep)
+        for _ in engines
+    ]
+    await clock.run(*(worker(budget, 200) for budget in own))
+
+    assert busiest(granted) > SHAPE.limit_per_minute
+
+
+async def test_checks_leave_the_last_tokens_to_bookings(engines) -> None:
+    clock = VirtualClock()
+    checks = [shared(engines[0], clock) for _ in range(30)]
+    booking = shared(engines[1], clock)
+    outcomes: list[tuple[str, float]] = []
+
+    async def check(budget: SharedBudget) -> None:
+        try:
+            await budget.acquire(Priority.CALLER)
+            outcomes.append(("sent", clock()))
+        except RateBudgetExhaustedError as exc:
+            assert exc.retry_after_seconds and exc.retry_after_seconds > 0
+            outcomes.append(("refused", clock()))
+
+    await clock.run(*(check(b) for b in checks))
+    at_once = [t for kind, t in outcomes if kind == "sent" and t == T0]
+    assert len(at_once) == SHAPE.burst - BOOKING_RESERVE
+    assert any(kind == "refused" for kind, _ in outcomes)  # no check waits for long
+
+    # The checks have spent all they may: a booking still goes out without waiting.
+    before = clock()
+    await clock.run(booking.acquire(Priority.BOOKING))
+    assert clock() == before
+
+
+@pytest.fixture
+def limited_simulator(demo_catalog):
+    """A simulator enforcing Cal.com's limit for the key (fixed 60 s windows, 429)."""
+    with SimulatorServer(
+        demo_catalog, api_keys={KEY}, rate_limit_per_minute=SHAPE.limit_per_minute
+    ) as server:
+        yield server
+
+
+@pytest.mark.parametrize("budget_kind", ["shared", "per_process"])
+async def test_cal_com_never_answers_429_to_two_workers_sharing_the_budget(
+    budget_kind: str, engines, limited_simulator
+) -> None:
+    control = SimControl(limited_simulator.url)
+    await control.reset()
+    clock = VirtualClock(on_advance=control.advance_clock)
+    since = datetime.now(UTC) + timedelta(days=3)
+    answers: list[str] = []
+
+    async def worker(client: CalcomClient, n: int) -> None:
+        for _ in range(n):
+            try:
+                found = await client.find_booking_by_metadata(
+                    2001, since, since + timedelta(hours=1), {"workflow_id": "none"}
+                )
+            except RateLimitedError:
+                answers.append("429")
+                continue
+            answers.append("none" if found is None else "found")
+
+    budgets = (
+        [shared(engine, clock) for engine in engines]
+        if budget_kind == "shared"
+        else [
+            SharedBudget(LocalBucket(clock=clock), SHAPE, clock=clock, sleep=clock.sleep)
+            for _ in engines
+        ]
+    )
+    clients = [CalcomClient(limited_simulator.url, KEY, budget=b) for b in budgets]
+    try:
+        await clock.run(*(worker(c, 75) for c in clients))
+    finally:
+        for client in clients:
+            await client.aclose()
+    traffic = await control.traffic(60)
+    if budget_kind == "shared":
+        assert answers == ["none"] * 150
+        assert traffic["rate_limited"] == 0
+        assert traffic["busiest_window"] <= SHAPE.limit_per_minute
+        assert traffic["request_count"] == 150
+    else:
+        assert "429" in answers
+        assert traffic["rate_limited"] > 0
