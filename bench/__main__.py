@@ -423,7 +423,8 @@ async def main(args: argparse.Namespace) -> int:
             with running_services(infra, env=HORIZON) as services:
                 stack = Stack(infra, services)
                 if "answers" in wanted:
-                    await section_answers(stack, slots, report, goals, 8 if quick else 60, quick)
+                    n = args.calls or (8 if quick else 60)
+                    await section_answers(stack, slots, report, goals, n, quick)
                 if "race" in wanted:
                     await section_race(stack, slots, report, 10 if quick else 40)
                 if "profile" in wanted:
@@ -492,6 +493,7 @@ def cli() -> None:
     parser.add_argument("--quick", action="store_true", help="tiny sizes (a smoke run)")
     parser.add_argument("--only", action="append", choices=SECTIONS, help="only these (repeatable)")
     parser.add_argument("--profile-label", default="", help="e.g. 'before' or 'after'")
+    parser.add_argument("--calls", type=int, default=0, help="calls per kind in 'answers'")
     parser.add_argument(
         "--no-write", dest="write", action="store_false", help="do not write docs/benchmarks.md"
     )

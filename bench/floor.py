@@ -16,7 +16,8 @@ import uuid
 from datetime import timedelta
 
 from temporalio import activity, workflow
-from temporalio.client import Client
+from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 FLOOR_TASK_QUEUE = "bench-floor"
@@ -59,18 +60,32 @@ class FloorWorkflow:
 
 
 async def measure_floor(
-    client: Client, rounds: list[int], n: int, *, moment: float = 0.05
+    client: Client, rounds: list[int], n: int, *, moment: float = 0.05, with_start: bool = False
 ) -> list[float]:
     """Seconds per ``probe(rounds)`` update on a running workflow, ``n`` times (plus two
-    warm-up probes not counted)."""
+    warm-up probes not counted). ``with_start``: sent as update-with-start, as the API
+    sends every message (the workflow exists, so nothing is started)."""
     times: list[float] = []
     for i in range(n + 2):
+        workflow_id = f"floor-{uuid.uuid4().hex[:12]}"
         handle = await client.start_workflow(
-            FloorWorkflow.run, id=f"floor-{uuid.uuid4().hex[:12]}", task_queue=FLOOR_TASK_QUEUE
+            FloorWorkflow.run, id=workflow_id, task_queue=FLOOR_TASK_QUEUE
         )
         await asyncio.sleep(moment)
         t0 = time.perf_counter()
-        await handle.execute_update(FloorWorkflow.probe, rounds)
+        if with_start:
+            await client.execute_update_with_start_workflow(
+                FloorWorkflow.probe,
+                rounds,
+                start_workflow_operation=WithStartWorkflowOperation(
+                    FloorWorkflow.run,
+                    id=workflow_id,
+                    task_queue=FLOOR_TASK_QUEUE,
+                    id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                ),
+            )
+        else:
+            await handle.execute_update(FloorWorkflow.probe, rounds)
         if i >= 2:
             times.append(time.perf_counter() - t0)
         await handle.signal(FloorWorkflow.finish)

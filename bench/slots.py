@@ -50,7 +50,7 @@ class Slots:
                 closes = datetime.combine(day, hours[1], zone)
                 start = max([opens] + [self._free_from.get((r, day), opens) for r in resources])
                 start = _round_up(start, opens)
-                if start + length <= closes:
+                if start + length + margin <= closes:  # the grid's last slot ends by then
                     for r in resources:
                         self._free_from[(r, day)] = start + length + margin
                     return start

@@ -15,11 +15,27 @@ def normalize_url(url: str) -> str:
 
 
 def create_engine_for(url: str, *, pool_size: int = 10, max_overflow: int = 20) -> AsyncEngine:
+    """A pooled engine for ``url``.
+
+    No ``pool_pre_ping``: it cost a round trip on every checkout, i.e. on every step of
+    the caller's path (profile in docs/benchmarks.md). A connection the server dropped
+    fails its statement instead; SQLAlchemy then discards it (and the pool's other
+    connections of that age) and the activity's retry gets a fresh one. Connections are
+    recycled after 30 minutes so none outlives a server-side idle timeout.
+    """
     return create_async_engine(
         normalize_url(url),
         pool_size=pool_size,
         max_overflow=max_overflow,
-        pool_pre_ping=True,
+        pool_recycle=1800,
         # Claims are short transactions; never let a stuck one hold a row lock for long.
         connect_args={"options": "-c lock_timeout=5000 -c statement_timeout=10000"},
     )
+
+
+def single_statements(engine: AsyncEngine) -> AsyncEngine:
+    """The same pool for work that is one statement: in autocommit, so it costs one round
+    trip instead of three (psycopg otherwise sends BEGIN before the statement and the pool
+    a ROLLBACK when the connection comes back). Only for statements that are atomic on
+    their own; several statements that must agree still use ``engine.begin()``."""
+    return engine.execution_options(isolation_level="AUTOCOMMIT")

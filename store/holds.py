@@ -24,6 +24,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from store import models
+from store.db import single_statements
 from store.models import (
     BOOKED,
     EXPIRED,
@@ -280,7 +281,7 @@ async def release_hold(engine: AsyncEngine, *, hold_id: str, status: str = RELEA
 
 
 async def get_hold(engine: AsyncEngine, hold_id: str) -> list[ClaimRow]:
-    async with engine.connect() as conn:
+    async with single_statements(engine).connect() as conn:
         rows = await conn.execute(
             select(claims).where(claims.c.hold_id == hold_id).order_by(claims.c.start_at)
         )
@@ -501,7 +502,7 @@ async def busy_intervals(
     busy: dict[str, list[tuple[datetime, datetime]]] = {r: [] for r in resources}
     if not resources:
         return busy
-    async with engine.connect() as conn:
+    async with single_statements(engine).connect() as conn:
         query = select(claims.c.resource, claims.c.start_at, claims.c.end_at).where(
             claims.c.resource.in_(list(resources)), _blocking(now), _overlaps(start, end)
         )

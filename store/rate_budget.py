@@ -15,6 +15,8 @@ import hashlib
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from store.db import single_statements
+
 _TAKE = text(
     """
     UPDATE calcom_rate_budget AS b
@@ -58,7 +60,8 @@ class PostgresBucket:
 
     async def try_take(self, cost: float, allowance: float, now: float | None) -> float:
         params = {"key": self._key, "cost": cost, "allowance": allowance, "now": now}
-        async with self._engine.begin() as conn:
+        # Each statement is atomic on its own: no transaction around them (one round trip).
+        async with single_statements(self._engine).connect() as conn:
             if not self._created:
                 await conn.execute(_CREATE, {"key": self._key})
                 self._created = True

@@ -252,15 +252,22 @@ def next_open_day(days_ahead: int = 2, *, hour: int = 10, minute: int = 0, today
 
 
 def perm_slots(n: int, *, days_ahead: int = 3) -> list[Any]:
-    """``n`` non-overlapping starts 2.5 hours apart (a Dauerwelle each) on full open
-    days: 9:00, 11:30 and 14:00 on consecutive such days."""
+    """``n`` non-overlapping starts 3 hours apart (a Dauerwelle each) on full open days:
+    9:00, 12:00 and 15:00 on consecutive such days.
+
+    Each is free whichever of the others is held or booked first: every segment lies
+    on or inside its event type's slot grid away from the neighbours' busy time. (At
+    9:00, 11:30, 14:00 the 14:00 perm's first segment was not offered once the 11:30
+    perm was held: after a busy block Cal.com's grid starts again on its own step, so
+    time right behind another perm is not a slot. Trials that ran in parallel then
+    passed or failed by which ran first.)"""
     from datetime import datetime
     from itertools import islice
     from zoneinfo import ZoneInfo
 
     zone = ZoneInfo(get_settings().salon_timezone)
     days = list(islice(open_days(days_ahead), (n + 2) // 3))
-    starts = [(9, 0), (11, 30), (14, 0)]
+    starts = [(9, 0), (12, 0), (15, 0)]
     return [
         datetime(d.year, d.month, d.day, *starts[i % 3], tzinfo=zone)
         for i, d in ((i, days[i // 3]) for i in range(n))

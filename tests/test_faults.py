@@ -108,6 +108,10 @@ def spawn_worker(
         "CALCOM_API_KEY": simulator.api_key,
         "WORKER_METRICS_PORT": str(free_port(pair=True)),
         "LOG_LEVEL": "WARNING",
+        # The suite's simulator has no rate limit: the shared budget is on (as in
+        # production) but far above the trials' traffic, as in tests/harness.py.
+        "CALCOM_RATE_LIMIT_PER_MINUTE": "60000",
+        "CALCOM_RATE_BURST": "10000",
     }
     return subprocess.Popen(
         [sys.executable, str(ROOT / "worker.py")],

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 
 with workflow.unsafe.imports_passed_through():
     from contracts import activities as acts
@@ -23,6 +24,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows import saga
     from workflows.activity_options import FINALIZE, METRICS
     from workflows.holding import Hold
+
+# Patch id: the appointment is recorded by a local activity (issue 17).
+FINALIZE_LOCALLY = "finalize-locally"
 
 
 @dataclass(frozen=True)
@@ -75,25 +79,33 @@ async def _finalize(
     inp: CallInput,
     started: datetime,
 ) -> Booked:
+    record = acts.FinalizeBookingInput(
+        appointment_id=appointment_id,
+        call_id=inp.call_id,
+        hold_id=hold.hold_id,
+        service=hold.service.name,
+        start=hold.start,
+        end=hold.end,
+        customer=customer,
+        segments=segments,
+        started_at=started,
+        compound=hold.service.is_compound,
+    )
     try:
-        await workflow.execute_activity(
-            acts.finalize_booking,
-            acts.FinalizeBookingInput(
-                appointment_id=appointment_id,
-                call_id=inp.call_id,
-                hold_id=hold.hold_id,
-                service=hold.service.name,
-                start=hold.start,
-                end=hold.end,
-                customer=customer,
-                segments=segments,
-                started_at=started,
-                compound=hold.service.is_compound,
-            ),
-            summary="record appointment",
-            **FINALIZE.kwargs(),
-        )
-    except ActivityError as exc:
+        if workflow.patched(FINALIZE_LOCALLY):
+            # One short, idempotent transaction on the caller's path: a local activity
+            # saves the server round trip of a regular one. Should this worker die, the
+            # workflow task is retried elsewhere and runs it again (same appointment id).
+            await workflow.execute_local_activity(
+                acts.finalize_booking, record, summary="record appointment", **FINALIZE.kwargs()
+            )
+        else:
+            await workflow.execute_activity(
+                acts.finalize_booking, record, summary="record appointment", **FINALIZE.kwargs()
+            )
+    # A local activity that ran out of time while backing off resolves with the bare
+    # failure, not wrapped in ActivityError (as in workflows/holding.py).
+    except (ActivityError, ApplicationError, TemporalTimeoutError) as exc:
         # Cal.com has the bookings, we cannot record them: undo them rather than leave
         # bookings no appointment knows about.
         booked = [s for s in segments if s.staff and s.calcom_booking_uid]

@@ -25,6 +25,9 @@ with workflow.unsafe.imports_passed_through():
     from domain.planning import plan_service
     from workflows.activity_options import CLEANUP, CRITICAL_PATH, METRICS
 
+# Patch id: the check and the claim run together (issue 17).
+CHECK_WITH_CLAIM = "check-with-claim"
+
 
 @dataclass(frozen=True)
 class Hold:
@@ -124,32 +127,64 @@ class HoldSteps:
 
     async def place(self, req: CheckAvailability, *, exclude_hold_id: str | None) -> Placed:
         """Check the slot, claim it, reserve it at Cal.com; undo what was taken if the
-        slot turns out to be someone else's."""
-        service = req.service
-        check = await self.local(
-            acts.check_slots,
-            acts.CheckSlotsInput(
-                service=service,
-                start=req.start,
-                time_zone=self._inp.salon_timezone,
-                exclude_hold_id=exclude_hold_id,
-            ),
-            summary=f"Cal.com free time: {service.name}",
-        )
-        if check is None:
-            return Placed(None, "failed")
-        if not check.free:
-            return Placed(
-                None, "slot_taken", "check", list(check.alternatives), day_full=check.day_full
-            )
+        slot turns out to be someone else's.
 
+        The check (Cal.com's free time and our claims) and the claim run together: the
+        claim is guarded by the exclusion constraint whatever the check reads, and the
+        check does not count the claim being placed. If the check says no, the claim is
+        released before answering (a taken slot costs one release more, a free one a
+        round of local activities less). Workflows that began with the checks in turn
+        (histories before this patch) keep that order.
+        """
+        # The check can leave out one hold only: the one being placed alongside it. With an
+        # earlier hold to leave out, or in a workflow from before the patch, in turn.
+        if not workflow.patched(CHECK_WITH_CLAIM) or exclude_hold_id is not None:
+            return await self._place_in_turn(req, exclude_hold_id=exclude_hold_id)
+        service = req.service
         segments = segment_views(service, req.start)
         now = workflow.now()
         # The one source of the hold's expiry: the claims and the timer use this instant,
         # the reservations are made to outlive it.
         expires_at = now + timedelta(seconds=self._inp.hold_seconds)
         hold_id = f"hold-{workflow.uuid4().hex[:16]}"
-        acquired = await self.local(
+        check, acquired = await asyncio.gather(
+            self._check_slots(req, exclude_hold_id=hold_id),
+            self._claim(hold_id, segments, expires_at),
+        )
+        free = check is not None and check.free
+        if not free or acquired is None:
+            if acquired is None or acquired.acquired:  # a claim that is, or may be, ours
+                await self.release(hold_id, [], "failed")
+            if check is None or acquired is None:
+                return Placed(None, "failed")
+            return Placed(
+                None, "slot_taken", "check", list(check.alternatives), day_full=check.day_full
+            )
+        if not acquired.acquired:
+            return await self._taken(service, req.start, "claim", exclude_hold_id)
+        return await self._reserve(
+            service, req.start, segments, hold_id, expires_at, now, exclude_hold_id
+        )
+
+    async def _check_slots(
+        self, req: CheckAvailability, *, exclude_hold_id: str | None
+    ) -> acts.CheckSlotsResult | None:
+        result: acts.CheckSlotsResult | None = await self.local(
+            acts.check_slots,
+            acts.CheckSlotsInput(
+                service=req.service,
+                start=req.start,
+                time_zone=self._inp.salon_timezone,
+                exclude_hold_id=exclude_hold_id,
+            ),
+            summary=f"Cal.com free time: {req.service.name}",
+        )
+        return result
+
+    async def _claim(
+        self, hold_id: str, segments: list[SegmentView], expires_at: datetime
+    ) -> acts.AcquireClaimsResult | None:
+        result: acts.AcquireClaimsResult | None = await self.local(
             acts.acquire_claims,
             acts.AcquireClaimsInput(
                 hold_id=hold_id,
@@ -159,11 +194,44 @@ class HoldSteps:
             ),
             summary="claim staffed segments",
         )
+        return result
+
+    async def _place_in_turn(
+        self, req: CheckAvailability, *, exclude_hold_id: str | None
+    ) -> Placed:
+        """The check, then the claim (workflows started before ``CHECK_WITH_CLAIM``)."""
+        service = req.service
+        check = await self._check_slots(req, exclude_hold_id=exclude_hold_id)
+        if check is None:
+            return Placed(None, "failed")
+        if not check.free:
+            return Placed(
+                None, "slot_taken", "check", list(check.alternatives), day_full=check.day_full
+            )
+        segments = segment_views(service, req.start)
+        now = workflow.now()
+        expires_at = now + timedelta(seconds=self._inp.hold_seconds)
+        hold_id = f"hold-{workflow.uuid4().hex[:16]}"
+        acquired = await self._claim(hold_id, segments, expires_at)
         if acquired is None:
             return Placed(None, "failed")
         if not acquired.acquired:
             return await self._taken(service, req.start, "claim", exclude_hold_id)
+        return await self._reserve(
+            service, req.start, segments, hold_id, expires_at, now, exclude_hold_id
+        )
 
+    async def _reserve(
+        self,
+        service: Service,
+        start: datetime,
+        segments: list[SegmentView],
+        hold_id: str,
+        expires_at: datetime,
+        now: datetime,
+        exclude_hold_id: str | None,
+    ) -> Placed:
+        """Reserve every staffed segment at Cal.com (together) for the claimed hold."""
         staffed = [s for s in segments if s.staff]
         reservations = await asyncio.gather(
             *(
@@ -184,7 +252,7 @@ class HoldSteps:
         }
         if any(isinstance(r, BaseException) and is_slot_unavailable(r) for r in reservations):
             await self.release(hold_id, list(uids.values()), "failed")
-            return await self._taken(service, req.start, "reserve", exclude_hold_id)
+            return await self._taken(service, start, "reserve", exclude_hold_id)
         missing = [s.key for s in staffed if s.key not in uids]
         if missing:
             # Cal.com failed (not refused) the reservation: the claims still keep our own
