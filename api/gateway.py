@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 from temporalio.client import (
@@ -30,11 +31,34 @@ from workflows.outside_booking import (
 from workflows.search_attributes import BOOKING_STATUS, CALL_ID
 
 
+class RunningCalls:
+    """Call ids whose workflow this process saw running (started it, or sent it a
+    message), most recent last, at most ``size``. Only a hint for choosing the cheaper
+    request: a wrong entry costs one refused update, never a wrong answer."""
+
+    def __init__(self, size: int = 20_000) -> None:
+        self.size = size
+        self._ids: OrderedDict[str, None] = OrderedDict()
+
+    def add(self, call_id: str) -> None:
+        self._ids[call_id] = None
+        self._ids.move_to_end(call_id)
+        while len(self._ids) > self.size:
+            self._ids.popitem(last=False)
+
+    def forget(self, call_id: str) -> None:
+        self._ids.pop(call_id, None)
+
+    def __contains__(self, call_id: str) -> bool:
+        return call_id in self._ids
+
+
 class CallGateway:
     def __init__(self, client: Client, settings: Settings) -> None:
         self.client = client
         self.settings = settings
         self.region = region_for_timezone(settings.salon_timezone)
+        self.running = RunningCalls()
 
     def call_input(self, call_id: str, from_number: str | None, agent_id: str | None) -> CallInput:
         """The workflow's input; ``from_number`` in E.164, or None when it is no usable
@@ -62,16 +86,32 @@ class CallGateway:
         self, inp: CallInput, update: Any, arg: Any, *, summary: str | None = None
     ) -> Any:
         """Run ``update`` on the call's workflow, starting it if this is the first message
-        (``summary``: the workflow's static summary if this starts it)."""
+        (``summary``: the workflow's static summary if this starts it).
+
+        A call this process knows to be running (``call_started`` came here, or an earlier
+        message) gets a plain update: the server answers it faster than update-with-start
+        (bench: 16 vs 22 ms). If the workflow is not there after all (closed, or the
+        start never happened), the update was not delivered and goes again with start.
+        """
+        if inp.call_id in self.running:
+            try:
+                return await self.handle(inp.call_id).execute_update(update, arg)
+            except RPCError as exc:
+                if exc.status != RPCStatusCode.NOT_FOUND:
+                    raise
+                self.running.forget(inp.call_id)
         op = WithStartWorkflowOperation(
             CallWorkflow.run, inp, **self._start_options(inp.call_id, summary)
         )
-        return await self.client.execute_update_with_start_workflow(
+        result = await self.client.execute_update_with_start_workflow(
             update, arg, start_workflow_operation=op
         )
+        self.running.add(inp.call_id)
+        return result
 
     async def start(self, inp: CallInput) -> None:
         await self.client.start_workflow(CallWorkflow.run, inp, **self._start_options(inp.call_id))
+        self.running.add(inp.call_id)
 
     def handle(self, call_id: str) -> WorkflowHandle[CallWorkflow, Any]:
         return self.client.get_workflow_handle_for(CallWorkflow.run, call_workflow_id(call_id))

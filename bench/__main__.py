@@ -76,6 +76,14 @@ async def section_answers(
     )
     goals.add(f"Temporal floor in the check's own shape {lat.CHECK_ROUNDS[1]} (p50)", ms(f1s))
     goals.add(
+        "... the same floor sent as update-with-start (as the API sends every message)",
+        ms(lat.median(floors1["check shape, update-with-start"])),
+    )
+    goals.add(
+        "CPU of the floor worker per floor update (check's shape)",
+        f"{floors1['worker cpu ms'][0]:.1f} ms",
+    )
+    goals.add(
         "bare Cal.com calls of a single-segment check: slots, then a reservation (p50)", ms(b1)
     )
     goals.add(

@@ -165,10 +165,17 @@ async def bare_calcom_check(stack: Stack, slots: Slots, service_name: str, n: in
 
 
 async def floors(stack: Stack, segments: int, n: int) -> dict[str, list[float]]:
+    """The floor's update times in the two shapes (and sent as update-with-start); under
+    "worker cpu ms" the floor worker's CPU per update, for comparison with ours."""
     client = stack.infra.temporal
+    floor_worker = stack.infra.floor_worker
+    before = cpu_seconds([floor_worker])
+    shaped = await measure_floor(client, CHECK_ROUNDS[segments], n)
+    cpu = (cpu_seconds([floor_worker]) - before) * 1000 / max(n + 2, 1)
     return {
+        "worker cpu ms": [cpu],
         "sequential": await measure_floor(client, SEQUENTIAL_ROUNDS[segments], n),
-        "check shape": await measure_floor(client, CHECK_ROUNDS[segments], n),
+        "check shape": shaped,
         "check shape, update-with-start": await measure_floor(
             client, CHECK_ROUNDS[segments], n, with_start=True
         ),

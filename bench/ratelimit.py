@@ -32,7 +32,11 @@ async def shared_limit(infra: Infra, pool: Pool, *, seconds: float, rate: float)
     """Calls at ``rate`` a second for ``seconds`` (each: announce, check, book half of
     the held ones, hang up) against two workers sharing one Cal.com key."""
     limited = start_simulator(infra.children, api_key="cal_bench_limited", rate_limit=LIMIT)
-    env = {"CALCOM_RATE_LIMIT_PER_MINUTE": str(LIMIT), "CALCOM_RATE_BURST": str(BURST)}
+    env = {
+        "CALCOM_RATE_LIMIT_PER_MINUTE": str(LIMIT),
+        "CALCOM_RATE_BURST": str(BURST),
+        "BOOKING_HORIZON_DAYS": "365",
+    }
     with running_services(
         infra, workers=2, apis=1, simulator=limited, env=env, name="limited-"
     ) as services:

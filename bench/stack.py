@@ -87,6 +87,7 @@ class Infra:
     catalog: Catalog
     simulator: Simulator
     children: Children
+    floor_worker: psutil.Process
 
 
 @dataclass
@@ -204,7 +205,7 @@ async def running_infra(*, log_dir: Path) -> AsyncIterator[Infra]:
     try:
         simulator = start_simulator(children, api_key="cal_bench_simulator")
         address = env.client.service_client.config.target_host
-        children.start(
+        floor = children.start(
             "floor-worker",
             [sys.executable, "-m", "bench.floor", "--address", address],
             dict(os.environ),
@@ -216,6 +217,7 @@ async def running_infra(*, log_dir: Path) -> AsyncIterator[Infra]:
             catalog=load_catalog(DEMO_CATALOG_PATH),
             simulator=simulator,
             children=children,
+            floor_worker=psutil.Process(floor.pid),
         )
     finally:
         children.stop()

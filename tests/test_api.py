@@ -17,11 +17,11 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from retell.lib.webhook_auth import symmetric
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowExecutionStatus
 
 from api.main import create_app
 from config import Settings
-from tests.harness import call_stack, next_open_day, unique
+from tests.harness import assert_eventually, call_stack, next_open_day, unique
 
 KEY = "key_test_api_0123456789abcdef"
 ISO = re.compile(r"\d{4}-\d{2}-\d{2}|T\d{2}:")  # never said to a caller
@@ -333,6 +333,30 @@ async def test_call_ended_webhook_releases_the_hold_and_is_deduplicated(http, si
     assert ignored.status_code == 204
     unsigned = await http.post("/retell/webhook", json=ended)
     assert unsigned.status_code == 401
+
+
+async def test_an_announced_call_is_held_and_once_over_says_so(http, sim, stack):
+    """``call_started`` first (the API then sends the call's messages as plain updates),
+    after the hang-up the same API still answers that the call is over."""
+    call_id = unique("api-announced")
+    day = next_open_day(hour=15)
+    started = {"event": "call_started", "call": call_obj(call_id)}
+    assert (await http.post("/retell/webhook", **signed(started))).status_code == 204
+
+    async def running() -> None:
+        description = await stack.handle(call_id).describe()
+        assert description.status == WorkflowExecutionStatus.RUNNING
+
+    await assert_eventually(running)
+    args = {"service": "Bartpflege", "date": german_date(day), "time": "15:00"}
+    held = await fn(http, call_id, "check_availability", args)
+    assert held["available"], held
+    ended = {"event": "call_ended", "call": {**call_obj(call_id), "call_status": "ended"}}
+    assert (await http.post("/retell/webhook", **signed(ended))).status_code == 204
+    await asyncio.wait_for(stack.handle(call_id).result(), timeout=20)
+    again = await fn(http, call_id, "check_availability", {**args, "time": "15:30"})
+    assert not again["available"]
+    assert again["message"] == "Dieses Gespräch ist bereits beendet."
 
 
 async def test_outside_booking_webhook_marks_the_hold_lost(http, sim):
