@@ -111,6 +111,8 @@ class AppointmentRecord:
     customer_phone: str | None = None
     customer_email: str | None = None
     segments: list[AppointmentSegmentRecord] = field(default_factory=list)
+    caller_phone: str | None = None  # the number the booking call came from (E.164)
+    customer_addressed: str | None = None  # "Frau Dr. Weiß"
 
 
 def _sqlstate(exc: DBAPIError) -> str | None:
@@ -347,6 +349,8 @@ async def _insert_appointment(conn: AsyncConnection, a: AppointmentRecord) -> bo
             customer_name=a.customer_name,
             customer_phone=a.customer_phone,
             customer_email=a.customer_email,
+            caller_phone=a.caller_phone,
+            customer_addressed=a.customer_addressed,
         )
         .on_conflict_do_nothing(index_elements=["id"])
         .returning(appointments.c.id)

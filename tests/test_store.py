@@ -23,6 +23,7 @@ from store.schema import current_revision, downgrade_to_base, upgrade_to_head
 from tests.harness import next_open_day
 
 NOW = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+HEAD_REVISION = "0002"  # store/migrations/versions: the newest
 LATER = NOW + timedelta(seconds=90)
 
 
@@ -288,7 +289,7 @@ def test_migrations_run_up_and_down_on_an_empty_database(postgres_server):
         assert current_revision(url) is None
         upgrade_to_head(url)
         upgrade_to_head(url)  # idempotent
-        assert current_revision(url) == "0001"
+        assert current_revision(url) == HEAD_REVISION
         assert _tables(url) >= {
             "claims",
             "appointments",
@@ -299,7 +300,7 @@ def test_migrations_run_up_and_down_on_an_empty_database(postgres_server):
         assert current_revision(url) is None
         assert _tables(url) & {"claims", "appointments", "outside_bookings"} == set()
         upgrade_to_head(url)
-        assert current_revision(url) == "0001"
+        assert current_revision(url) == HEAD_REVISION
     finally:
         postgres_server.drop_database(url)
 
