@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from contracts.appointments import AppointmentChange, AppointmentView
 from domain.catalog import Service
 
 
@@ -26,6 +27,8 @@ class BookingStatus(StrEnum):
     RELEASED = "released"
     EXPIRED = "expired"
     FAILED = "failed"
+    CANCELLED = "cancelled"  # the call cancelled an existing appointment
+    MOVED = "moved"  # the call moved an existing appointment to a new time
 
 
 class _Msg(BaseModel):
@@ -48,6 +51,8 @@ class CallInput(_Msg):
     # After the call ended and nothing is pending, the workflow closes; at the latest
     # after this long.
     lifetime_seconds: int
+    # CANCELLATION_NOTICE_HOURS: appointments starting sooner are not cancelled or moved.
+    cancellation_notice_hours: float = 0
 
 
 class Alternative(_Msg):
@@ -74,6 +79,8 @@ HoldOutcome = Literal[
     "no_hold",
     "booking",  # a booking of this call is running: nothing was changed
     "failed",  # Cal.com or the database failed; nothing held
+    "unknown_appointment",  # a move of an appointment this caller has not got
+    "too_late",  # a move of an appointment within the cancellation notice
 ]
 
 
@@ -106,6 +113,7 @@ class Customer(_Msg):
     name: str
     phone: str | None = None
     email: str | None = None
+    addressed: str | None = None  # "Frau Dr. Weiß": how to greet them when they call again
 
 
 class StartBooking(_Msg):
@@ -118,7 +126,17 @@ class StartBooking(_Msg):
 
 
 BookingOutcome = Literal[
-    "booked", "pending", "slot_taken", "hold_expired", "failed", "invalid_input", "no_booking"
+    "booked",
+    "pending",
+    "slot_taken",
+    "hold_expired",
+    "failed",
+    "invalid_input",
+    "no_booking",
+    # reschedule_appointment only
+    "too_late",
+    "not_found",
+    "ambiguous",
 ]
 
 
@@ -155,6 +173,9 @@ class BookingResult(_Msg):
     customer_name: str | None = None
     fresh_hold: bool = False  # the hold had expired; a new one was placed before booking
     reason: str | None = None  # short machine-readable cause when not booked
+    # reschedule_appointment: the appointment being moved, and (ambiguous) the choices
+    previous: AppointmentView | None = None
+    candidates: list[AppointmentView] = Field(default_factory=list)
 
 
 class OutsideBooking(_Msg):
@@ -205,3 +226,7 @@ class CallState(_Msg):
     call_ended: bool = False
     call_analysis: CallAnalyzed | None = None
     attempts: list[Attempt] = Field(default_factory=list)
+    # Existing appointments: the one the current hold is for (a move), and what the call
+    # did to appointments (cancelled, moved).
+    moving: str | None = None
+    changes: list[AppointmentChange] = Field(default_factory=list)
