@@ -12,6 +12,9 @@ caller's patience while the booking continues durably) on an immutable snapshot 
 hold; while it runs, every other message gets a true answer ("booking in progress") and
 changes nothing, and the hold timer is disarmed. Cancelling the workflow (or reaching its
 lifetime) compensates a running booking and releases the hold before it closes.
+
+Callers who already have an appointment (find, cancel, move it) are handled by the
+mixin :class:`workflows.call_appointments.ExistingAppointments`, under the same lock.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from temporalio import workflow
 from temporalio.common import SearchAttributeUpdate
 
 with workflow.unsafe.imports_passed_through():
-    from contracts.activities import ReleaseOutcome
+    from contracts.activities import AppointmentDetails, ReleaseOutcome
     from contracts.messages import (
         Alternative,
         Attempt,
@@ -46,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows import saga
     from workflows.booking import book_hold
+    from workflows.call_appointments import ExistingAppointments
     from workflows.details import details_markdown
     from workflows.hold_timer import HoldTimer
     from workflows.holding import Hold, HoldSteps, Placed, segment_views
@@ -57,7 +61,7 @@ R = TypeVar("R")
 
 
 @workflow.defn(name="CallWorkflow")
-class CallWorkflow:
+class CallWorkflow(ExistingAppointments):
     @workflow.init
     def __init__(self, inp: CallInput) -> None:
         self._inp = inp
@@ -72,6 +76,7 @@ class CallWorkflow:
         self._fresh_hold = False  # the hold was placed again after expiring
         self._answers: dict[str, Any] = {}
         self._published: tuple[Any, ...] | None = None
+        self._init_appointments(inp)  # workflows/call_appointments.py
 
     # ------------------------------------------------------------------ run loop
     @workflow.run
@@ -110,6 +115,8 @@ class CallWorkflow:
             self._booking.cancel()  # compensates whatever Cal.com may have booked
         if self._booking is not None:
             await workflow.wait_condition(self._booking.done)
+        if self._cancel is not None:
+            await workflow.wait_condition(self._cancel.done)  # a begun cancel finishes
         async with self._lock:
             if self._hold is not None:
                 await self._release(outcome)
@@ -176,7 +183,17 @@ class CallWorkflow:
                     return self._booking_result("failed", reason="no_hold")
                 self._timer.set(None)  # the booking takes the hold over
                 self._set_status(BookingStatus.BOOKING)
+                self._move_target = None
                 task = self._booking = asyncio.create_task(self._book(hold, req.customer))
+        return await self._booking_answer(task, req.request_id)
+
+    async def _booking_answer(
+        self,
+        task: asyncio.Task[BookingResult],
+        request_id: str | None,
+        previous: AppointmentDetails | None = None,
+    ) -> BookingResult:
+        """The booking task's result within the booking budget, else ``pending``."""
         try:
             await workflow.wait_condition(
                 task.done,
@@ -184,10 +201,11 @@ class CallWorkflow:
                 timeout_summary="booking answer budget",
             )
         except TimeoutError:
-            return self._booking_result("pending")
+            pending = self._booking_result("pending")
+            return pending.model_copy(update={"previous": previous.view}) if previous else pending
         if task.cancelled():
             return self._state.booking or self._booking_result("failed", reason="cancelled")
-        return self._remember(req.request_id, task.result())
+        return self._remember(request_id, task.result())
 
     # ------------------------------------------------------------------ queries, signals
     @workflow.query
@@ -227,14 +245,17 @@ class CallWorkflow:
             self._lost_hold_id = hold.hold_id  # the run loop (or a running extend) releases it
 
     # ------------------------------------------------------------------ hold steps
-    async def _check(self, req: CheckAvailability) -> HoldResult:
-        """Under the lock: hold ``req``'s slot, replacing this call's earlier hold."""
+    async def _check(
+        self, req: CheckAvailability, *, exclude_hold_id: str | None = None
+    ) -> HoldResult:
+        """Under the lock: hold ``req``'s slot, replacing this call's earlier hold
+        (``exclude_hold_id``: claims that do not block it, a moved appointment's own)."""
         if self._hold is not None and self._hold.is_for(req.service, req.start):
             return self._hold_result("held")
         # Our own previous hold would block an overlapping new one: release it first.
         if self._hold is not None and self._hold.overlaps(segment_views(req.service, req.start)):
             await self._release("superseded")
-        placed = await self._place(req)
+        placed = await self._place(req, exclude_hold_id=exclude_hold_id)
         if placed.hold is None:
             return HoldResult(
                 outcome="failed" if placed.outcome == "failed" else "slot_taken",
@@ -248,8 +269,8 @@ class CallWorkflow:
         self._take(placed.hold)
         return self._hold_result("held")
 
-    async def _place(self, req: CheckAvailability) -> Placed:
-        placed = await self._steps.place(req, exclude_hold_id=None)
+    async def _place(self, req: CheckAvailability, *, exclude_hold_id: str | None = None) -> Placed:
+        placed = await self._steps.place(req, exclude_hold_id=exclude_hold_id)
         self._log_step_failures()
         if placed.hold is None:
             self._attempt("check", placed.outcome, placed.stage)
@@ -368,8 +389,12 @@ class CallWorkflow:
             return None
         return self._booking_result("failed", reason="no_hold")
 
-    async def _book(self, hold: Hold, customer: Customer) -> BookingResult:
-        """The booking task: book ``hold`` (a snapshot; never re-read from the state)."""
+    async def _book(
+        self, hold: Hold, customer: Customer, *, caller_phone: str | None = None
+    ) -> BookingResult:
+        """The booking task: book ``hold`` (a snapshot; never re-read from the state).
+        ``caller_phone``: recorded as the number the appointment was booked from (a move
+        keeps the old appointment's; default: this call's)."""
         started = workflow.now()
         fresh, self._fresh_hold = self._fresh_hold, False
         if not await self._steps.validate(hold):
@@ -386,7 +411,9 @@ class CallWorkflow:
             self._hold = self._last_hold = hold
             self._show(hold)
         contact = customer.model_copy(update={"phone": customer.phone or self._inp.from_number})
-        booked = await book_hold(hold, contact, inp=self._inp, started=started)
+        booked = await book_hold(
+            hold, contact, inp=self._inp, started=started, caller_phone=caller_phone
+        )
         self._state.segments = booked.segments
         if booked.outcome == "booked" and booked.appointment_id is not None:
             self._hold = None
@@ -427,7 +454,7 @@ class CallWorkflow:
 
     # ------------------------------------------------------------------ plumbing
     def _call_over(self) -> bool:
-        return self._state.call_ended and not self._booking_running()
+        return self._state.call_ended and not self._booking_running() and not self._cancelling()
 
     def _booking_running(self) -> bool:
         return self._booking is not None and not self._booking.done()
@@ -447,6 +474,9 @@ class CallWorkflow:
         for failure in self._steps.failures:
             self._attempt("error", failure.summary, failure.error)
         self._steps.failures.clear()
+        for summary, error in self._changes.failures:
+            self._attempt("error", summary, error)
+        self._changes.failures.clear()
 
     def _hold_result(
         self, outcome: HoldOutcome, alternatives: list[Alternative] | None = None
