@@ -71,7 +71,17 @@ from workflows.call import CallWorkflow
 
 log = get_logger(__name__)
 
-FUNCTIONS = ("check_availability", "start_booking", "extend_hold", "cancel_hold", "booking_status")
+FUNCTIONS = (
+    "check_availability",
+    "start_booking",
+    "extend_hold",
+    "cancel_hold",
+    "booking_status",
+    # existing appointments (api/appointments.py)
+    "find_appointments",
+    "cancel_appointment",
+    "reschedule_appointment",
+)
 # How long the API waits beyond the workflow's own budget before answering "pending".
 MAX_MARGIN_SECONDS = 1.0
 # Without a tool_call_id, the same function with the same arguments within this window is
@@ -167,8 +177,13 @@ def _tool_call_id(call: dict[str, Any], name: str) -> str | None:
 
 # Without a tool_call_id, a repeat of these with the same arguments is taken for a
 # duplicate delivery. A repeated extend_hold or cancel_hold may be meant (and costs at most
-# one bounded extension); booking_status only reads.
-DEDUPE_BY_ARGS = ("check_availability", "start_booking")
+# one bounded extension); booking_status and find_appointments only read.
+DEDUPE_BY_ARGS = (
+    "check_availability",
+    "start_booking",
+    "cancel_appointment",
+    "reschedule_appointment",
+)
 
 
 def request_id(fc: FunctionCall, now: float | None = None) -> str | None:
@@ -242,29 +257,39 @@ class Functions:
         if service is None:
             names = service_names(self.catalog)
             return self._hold_answer(error="unknown_service", message=msg_unknown_service(names))
+        start = self._understand_start(args, now, service.name)
+        if isinstance(start, dict):
+            return start
+        return service, start
+
+    def _understand_start(
+        self, args: dict[str, Any], now: datetime, service: str | None
+    ) -> datetime | dict[str, Any]:
+        """The start from spoken German date and time (within the booking horizon), or an
+        error answer (``service``: named in it)."""
         date_text = _text(args, "date", "datum")
         time_text = _text(args, "time", "uhrzeit") or ""
         if date_text is None:
             return self._hold_answer(
-                service=service.name, error="invalid_date", message=msg_invalid_date()
+                service=service, error="invalid_date", message=msg_invalid_date()
             )
         try:
             start = parse_datetime(date_text, time_text, now=now, zone=self.zone)
         except DateParseError as exc:
             return self._hold_answer(
-                service=service.name, error="invalid_date", message=msg_invalid_date(str(exc))
+                service=service, error="invalid_date", message=msg_invalid_date(str(exc))
             )
         except TimeParseError as exc:
             return self._hold_answer(
-                service=service.name, error="invalid_time", message=msg_invalid_time(str(exc))
+                service=service, error="invalid_time", message=msg_invalid_time(str(exc))
             )
         except (ValueError, OverflowError):
             return self._hold_answer(
-                service=service.name, error="invalid_date", message=msg_invalid_date()
+                service=service, error="invalid_date", message=msg_invalid_date()
             )
         if start < now:
             return self._hold_answer(
-                service=service.name,
+                service=service,
                 error="in_the_past",
                 message=msg_in_the_past(start, self.zone, now),
             )
@@ -273,11 +298,11 @@ class Functions:
             today = now.astimezone(self.zone).date()
             last_day = last_bookable_day(now, self.zone, horizon)
             return self._hold_answer(
-                service=service.name,
+                service=service,
                 error="too_far_ahead",
                 message=msg_too_far_ahead(last_day, today),
             )
-        return service, start
+        return start
 
     # ------------------------------------------------------------ answers
     def _hold_answer(
@@ -523,7 +548,12 @@ class Functions:
             check = CheckAvailability(
                 service=service, start=start, request_id=f"{rid}:check" if rid else None
             )
-        customer = Customer(name=understood.name, phone=contact.phone, email=contact.email)
+        customer = Customer(
+            name=understood.name,
+            phone=contact.phone,
+            email=contact.email,
+            addressed=understood.addressed,
+        )
         try:
             result: BookingResult = await self._update(
                 fc,

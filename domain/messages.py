@@ -26,7 +26,17 @@ from domain.wording import (
 )
 
 BookingStatusOutcome = Literal[
-    "booked", "pending", "slot_taken", "hold_expired", "failed", "invalid_input", "no_booking"
+    "booked",
+    "pending",
+    "slot_taken",
+    "hold_expired",
+    "failed",
+    "invalid_input",
+    "no_booking",
+    # reschedule_appointment says these with domain.appointment_messages
+    "too_late",
+    "not_found",
+    "ambiguous",
 ]
 HoldAction = Literal["book", "extend", "cancel"]
 

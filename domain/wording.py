@@ -105,6 +105,20 @@ def alternative_label(dt: datetime, zone: ZoneInfo) -> str:
     )
 
 
+def short_label(dt: datetime, zone: ZoneInfo) -> str:
+    """The shortest label of a moment, for ops screens: "Do 10:45".
+
+    Args:
+        dt: The moment (aware).
+        zone: The salon's time zone.
+
+    Returns:
+        Two-letter weekday and the time in 24-hour form.
+    """
+    local = dt.astimezone(zone)
+    return f"{WEEKDAY_NAMES[local.weekday()][:2]} {local:%H:%M}"
+
+
 def join_words(items: Sequence[str], conjunction: str = "und") -> str:
     """Join a list the German way: "A", "A und B", "A, B und C".
 
