@@ -278,6 +278,26 @@ class CallStack:
             start_workflow_operation=op,
         )
 
+    async def update(self, call_id: str, update: Any, arg: Any, **input_overrides: Any) -> Any:
+        """Any update of the call workflow by update-with-start, as the API sends it."""
+        from temporalio.client import WithStartWorkflowOperation
+        from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+
+        from workflows.call import CallWorkflow
+        from workflows.ids import call_workflow_id
+
+        op = WithStartWorkflowOperation(
+            CallWorkflow.run,
+            self.call_input(call_id, **input_overrides),
+            id=call_workflow_id(call_id),
+            task_queue=self.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        )
+        return await self.client.execute_update_with_start_workflow(
+            update, arg, start_workflow_operation=op
+        )
+
     def handle(self, call_id: str) -> Any:
         from workflows.call import CallWorkflow
         from workflows.ids import call_workflow_id
