@@ -49,6 +49,17 @@ def salon_day(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
     return start.astimezone(UTC), end.astimezone(UTC)
 
 
+def greeting_name(name: str, addressed: str | None) -> str:
+    """The name to greet with and to book under again: salutation and title as the caller
+    gave them, then the whole name ("Frau Dr. Erika Mustermann"; "Erika Mustermann"
+    when they gave none). The API reads it back into name and salutation."""
+    if not addressed or addressed == name:
+        return name
+    surname = name.split()[-1] if name.split() else ""
+    prefix = addressed.removesuffix(surname).strip() if surname else addressed
+    return f"{prefix} {name}".strip()
+
+
 class AppointmentActivities:
     def __init__(self, deps: ActivityDeps) -> None:
         self._deps = deps
@@ -132,7 +143,7 @@ class AppointmentActivities:
         upcoming = await store.upcoming(self._deps.engine, now=_now(), phone=inp.phone)
         return CallerKnown(
             known=True,
-            customer_name=last.customer_addressed or last.customer_name,
+            customer_name=greeting_name(last.customer_name, last.customer_addressed),
             next_appointment=self.view(upcoming[0], zone) if upcoming else None,
         )
 

@@ -174,8 +174,15 @@ def retell_setup(
         str | None,
         typer.Option(help="Retell agent to update; without it the tools are printed as JSON."),
     ] = None,
+    phone_number: Annotated[
+        str | None,
+        typer.Option(
+            help="The salon's Retell number (E.164): its inbound webhook is set to "
+            "<base-url>/retell/inbound, so callers are recognised (with --agent-id)."
+        ),
+    ] = None,
 ) -> None:
-    """Print the five Retell tool definitions, or create/update them on a Retell agent."""
+    """Print the Retell tool definitions, or install them (and the webhooks) on an agent."""
     from rich.console import Console
 
     from retell_kit.setup import run
@@ -183,7 +190,16 @@ def retell_setup(
 
     s = get_settings()
     timeouts = ToolTimeouts.from_budgets(s.check_budget_seconds, s.booking_budget_seconds)
-    raise typer.Exit(run(base_url, agent_id, s.retell_api_key, Console(), timeouts=timeouts))
+    raise typer.Exit(
+        run(
+            base_url,
+            agent_id,
+            s.retell_api_key,
+            Console(),
+            timeouts=timeouts,
+            phone_number=phone_number,
+        )
+    )
 
 
 if __name__ == "__main__":

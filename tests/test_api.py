@@ -445,6 +445,9 @@ async def test_a_call_driven_with_exactly_the_generated_retell_tools(http, sim):
         "extend_hold",
         "cancel_hold",
         "booking_status",
+        "find_appointments",
+        "cancel_appointment",
+        "reschedule_appointment",
     }
 
     async def use(call_id: str, name: str, **args: Any) -> dict[str, Any]:

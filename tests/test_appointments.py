@@ -13,14 +13,20 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+import jsonschema
 import pytest
 
 from calcom.wire import utc_iso
+from retell_kit.tools import tool_definitions
 from store import appointments as appointments_store
 from store import holds as store
 from tests.harness import assert_eventually, call_stack, next_open_day, unique
 from tests.test_api import CALCOM_SECRET, ISO, api, german_date, settings_for, signed
 
+TOOL_SCHEMAS = {
+    t["name"]: jsonschema.Draft202012Validator(t["parameters"])
+    for t in tool_definitions("http://api")
+}
 CALLER = "+4915112345678"
 CALLER_NATIONAL = "0151 12345678"  # the same number, as a national number
 STRANGER = "+4917099999999"
@@ -47,6 +53,8 @@ class Caller:
         self.call_id = unique("apt-call")
 
     async def fn(self, name: str, **args: Any) -> dict[str, Any]:
+        """A tool call, with arguments the generated Retell tool's schema allows."""
+        TOOL_SCHEMAS[name].validate(args)
         envelope = {"name": name, "args": args, "call": call_from(self.call_id, self.number)}
         response = await self.http.post("/retell/functions", **signed(envelope))
         assert response.status_code == 200, response.text
@@ -170,7 +178,7 @@ async def test_a_returning_caller_is_recognised_moves_then_cancels(http, sim, st
     again = Caller(http, CALLER_NATIONAL)
     known = await again.inbound()
     assert known["customer_known"] == "true"
-    assert known["customer_name"] == "Frau Mustermann"
+    assert known["customer_name"] == "Frau Erika Mustermann"
     assert known["next_appointment_id"] == booked["appointment_id"]
     assert (
         known["next_appointment"].startswith("Dauerwelle, ")

@@ -198,7 +198,7 @@ class ExistingAppointments:
         if isinstance(target, Unresolved):
             outcome = "failed" if target.status == "failed" else "unknown_appointment"
             return HoldResult(outcome=outcome, available=False)  # type: ignore[arg-type]
-        wanted = service or target.service
+        wanted = target.service or service  # a move keeps the appointment's service
         if too_late(target, workflow.now(), self._inp.cancellation_notice_hours):
             return HoldResult(outcome="too_late", available=False, service=target.view.service)
         if wanted is None:  # the appointment's service is no longer in the catalog
