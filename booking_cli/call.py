@@ -40,6 +40,7 @@ class CallScript:
     calsim_url: str | None = None
     temporal_ui: str = "http://localhost:8233"
     namespace: str = "default"
+    time_zone: str = "Europe/Berlin"  # the salon's: times are said in it
 
 
 class RetellLikeClient:
@@ -177,8 +178,15 @@ def run_call(script: CallScript) -> int:
 
 
 def _hang_up(
-    client: RetellLikeClient, call: dict, call_id: str, script: CallScript, *, booked: bool
+    client: RetellLikeClient,
+    call: dict,
+    call_id: str,
+    script: CallScript,
+    *,
+    booked: bool,
+    done: str = "booked",
 ) -> int:
+    """End the call; ``booked``: the call did what the caller wanted (``done`` says what)."""
     _say("Agent", "Vielen Dank für Ihren Anruf, auf Wiederhören!")
     ended = {
         **call,
@@ -190,7 +198,7 @@ def _hang_up(
     link = (
         f"{script.temporal_ui}/namespaces/{script.namespace}/workflows/{quote('call-' + call_id)}"
     )
-    outcome = "[green]booked[/]" if booked else "[yellow]not booked[/]"
+    outcome = f"[green]{done}[/]" if booked else f"[yellow]not {done}[/]"
     console.print(Panel(f"Outcome: {outcome}", title=f"call {call_id}"))
     console.print(f"Temporal UI: {link}", soft_wrap=True)  # one line: stays clickable
     return 0 if booked else 1

@@ -132,6 +132,9 @@ def call(
     ),
     time: Annotated[str, typer.Option(help="Time as spoken, e.g. '10:45', 'halb elf'.")] = "10:45",
     name: Annotated[str, typer.Option(help="The caller's name.")] = "Jürgen Müller",
+    phone: Annotated[str, typer.Option(help="The number the caller calls from.")] = (
+        "+4915112345678"
+    ),
     think: Annotated[float, typer.Option(help="Seconds the caller needs to spell the name.")] = 2.0,
     conflict: Annotated[
         str,
@@ -141,14 +144,24 @@ def call(
         ),
     ] = "none",
     api_url: Annotated[str | None, typer.Option(help="API base URL.")] = None,
+    scenario: Annotated[
+        str,
+        typer.Option(
+            help="book (one call), or reschedule / cancel: after the booking the same number "
+            "calls again, is recognised, and moves the appointment to the next day or cancels it."
+        ),
+    ] = "book",
 ) -> None:
     """Drive a realistic signed Retell call against a running API (see `make dev`)."""
-    from booking_cli.call import CallScript, run_call
+    from booking_cli.call import CallScript
     from booking_cli.dev import dev_retell_key
+    from booking_cli.returning_call import run_scenario
 
     settings = get_settings()
     if conflict not in ("none", "page", "api"):
         raise typer.BadParameter("conflict must be none, page or api")
+    if scenario not in ("book", "reschedule", "cancel"):
+        raise typer.BadParameter("scenario must be book, reschedule or cancel")
     script = CallScript(
         api_url=api_url or f"http://127.0.0.1:{settings.api_port}",
         retell_api_key=dev_retell_key(settings),
@@ -156,13 +169,15 @@ def call(
         date=date,
         time=time,
         name=name,
+        phone=phone,
         think_seconds=think,
         conflict=conflict,  # type: ignore[arg-type]
         calsim_url=settings.calcom_api_url or f"http://127.0.0.1:{settings.calsim_port}",
         namespace=settings.temporal_namespace,
         temporal_ui=f"http://localhost:{settings.temporal_ui_port}",
+        time_zone=settings.salon_timezone,
     )
-    raise typer.Exit(run_call(script))
+    raise typer.Exit(run_scenario(script, scenario))  # type: ignore[arg-type]
 
 
 @app.command("retell-setup")
