@@ -12,9 +12,10 @@ from config import Settings
 from workflows.call import CallWorkflow
 from workflows.connect import connect
 from workflows.converter import data_converter
+from workflows.lookup import CallerLookupWorkflow
 from workflows.outside_booking import CalcomBookingEventWorkflow
 
-WORKFLOWS = [CallWorkflow, CalcomBookingEventWorkflow]
+WORKFLOWS = [CallWorkflow, CalcomBookingEventWorkflow, CallerLookupWorkflow]
 
 
 def replayer() -> Replayer:

@@ -22,6 +22,14 @@ def test_every_path_of_the_call_workflow_has_a_history() -> None:
         "expired_then_rebooked",
         "extended_then_cancelled",
         "hung_up",
+        # existing appointments (issue 16)
+        "appointment_moved",
+        "move_failed",
+        "appointment_cancelled",
+        "cancel_too_late",
+        "cancelled_in_calcom",
+        "calcom_cancelled_appointment",
+        "caller_lookup",
     } <= names
 
 
