@@ -22,10 +22,10 @@ import httpx
 import pytest
 
 from codec_server.auth import ui_path_key
+from contracts.messages import CallEnded, Customer, StartBooking
 from tests.harness import TEST_KEY_1, TEST_KEY_2, call_stack, free_port, next_open_day, unique
 from tests.harness import with_codec as client_with_keys
 from workflows.call import CallWorkflow
-from workflows.messages import CallEnded, Customer, StartBooking
 
 BIN = Path(sys.executable).parent
 OPS_TOKEN = "ops_test_codec_3c2b1a0f9e8d"
