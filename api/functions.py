@@ -42,8 +42,10 @@ from domain.horizon import beyond_horizon, last_bookable_day
 from domain.messages import (
     HoldAction,
     msg_available,
+    msg_booking_in_progress,
     msg_booking_status,
     msg_closed_day,
+    msg_day_full,
     msg_extend_limit,
     msg_failed,
     msg_hold_cancelled,
@@ -374,14 +376,20 @@ class Functions:
                 message=message,
             )
         # The API's own reading of opening hours wins; else the workflow's (Cal.com's).
-        hours_problem = error or (outcome if outcome == "outside_opening_hours" else None)
-        if outcome in ("slot_taken", "hold_lost", "outside_opening_hours") and name and start:
+        hours_problem = error
+        if outcome in ("slot_taken", "hold_lost") and name and start:
             if hours_problem:
                 message = self._opening_message(hours_problem, name, start, starts, now)
             elif outcome == "hold_lost":
                 message = msg_hold_lost(name, start, self.zone, starts, now)
             else:
-                message = msg_slot_taken(name, start, self.zone, starts, now)
+                message = (
+                    msg_day_full(name, start, self.zone, starts, now)
+                    if result.day_full
+                    else msg_slot_taken(name, start, self.zone, starts, now)
+                )
+        elif outcome == "booking":
+            message = msg_booking_in_progress()
         elif outcome == "cancelled":
             message = msg_hold_cancelled()
         elif outcome == "expired" and name and start:
@@ -417,6 +425,8 @@ class Functions:
             alternatives=[a.start for a in result.alternatives],
             now=now,
         )
+        if result.status == "pending" and result.reason == "booking_in_progress":
+            message = msg_booking_in_progress()
         if result.fresh_hold and result.booked:
             message = "Die Reservierung war kurz abgelaufen, der Termin war aber noch frei. " + (
                 message

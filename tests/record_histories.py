@@ -1,20 +1,27 @@
 """Record the replay fixtures in ``tests/histories/`` from real runs of the workflows.
 
-``make histories`` (``python -m tests.record_histories [scenario ...]``) starts a Temporal
-dev server, PostgreSQL and the Cal.com simulator, drives every path of the call workflow
-(or the named ones) and writes each closed workflow's history as JSON.
-``tests/test_replay.py`` replays them all.
+``make histories`` (``python -m tests.record_histories``) starts a Temporal dev server,
+PostgreSQL and the Cal.com simulator, drives every path of the call workflow and writes
+each closed workflow's history as JSON. ``tests/test_replay.py`` replays them all.
+
+Two kinds: the plain ones (``SCENARIOS``) are histories as written before payload
+encryption (no codec), the ``encrypted_*`` ones (``ENCRYPTED_SCENARIOS``) are written
+through the codec with the suite's public TEST key (``tests.harness.TEST_PAYLOAD_KEYS``).
+``python -m tests.record_histories encrypted_booked ...`` records only the named ones.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+
+from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
 
 from calsim.control import SimControl
 from calsim.server import SimulatorServer
@@ -29,11 +36,13 @@ from contracts.appointments import (
 from contracts.messages import CallEnded, CancelHold, Customer, ExtendHold, StartBooking
 from domain.catalog import load_catalog
 from tests.harness import (
+    TEST_PAYLOAD_KEYS,
     CallStack,
     call_stack,
     next_open_day,
     start_postgres_server,
     start_temporal,
+    with_codec,
 )
 from workflows.call import CallWorkflow
 from workflows.lookup import CallerLookupWorkflow
@@ -114,6 +123,45 @@ async def extended_then_cancelled(stack: CallStack, sim: SimControl, call_id: st
 
 async def hung_up(stack: CallStack, sim: SimControl, call_id: str) -> None:
     await stack.check(call_id, "Damenhaarschnitt", next_open_day(hour=16))
+
+
+async def check_during_booking(stack: CallStack, sim: SimControl, call_id: str) -> None:
+    """Cal.com books slowly; the agent checks another time meanwhile: 'booking'."""
+    start = next_open_day(hour=10, minute=50)  # any minute: off Cal.com's grid
+    await stack.check(call_id, "Dauerwelle", start)
+    await sim.set_latency("/v2/bookings", 1.5)
+    handle = stack.handle(call_id)
+    booking = asyncio.create_task(
+        handle.execute_update(CallWorkflow.start_booking, StartBooking(customer=CUSTOMER))
+    )
+    await asyncio.sleep(0.5)
+    await stack.check(call_id, "Färben", start + timedelta(hours=4))
+    await booking
+    await sim.set_latency("/v2/bookings", 0)
+
+
+async def degraded_hold(stack: CallStack, sim: SimControl, call_id: str) -> None:
+    """Cal.com fails every reservation: held in our database only, then booked."""
+    await sim.add_fault(endpoint="POST /v2/slots/reservations", kind="500")
+    await stack.check(call_id, "Färben", next_open_day(hour=14))
+    await sim.clear_faults()
+    await stack.handle(call_id).execute_update(
+        CallWorkflow.start_booking, StartBooking(customer=CUSTOMER)
+    )
+
+
+async def cancelled_during_booking(stack: CallStack, sim: SimControl, call_id: str) -> None:
+    """Ops cancel the workflow while Cal.com books: compensated, released, cancelled."""
+    await stack.check(call_id, "Dauerwelle", next_open_day(hour=13, minute=20))
+    await sim.set_latency("/v2/bookings", 2.0)
+    handle = stack.handle(call_id)
+    booking = asyncio.create_task(
+        handle.execute_update(CallWorkflow.start_booking, StartBooking(customer=CUSTOMER))
+    )
+    await asyncio.sleep(0.5)
+    await handle.cancel()
+    await booking
+    await sim.set_latency("/v2/bookings", 0)
 
 
 async def _appointment(stack: CallStack, service: str, start: Any) -> str:
@@ -213,6 +261,10 @@ SCENARIOS: dict[str, Scenario] = {
     "expired_then_rebooked": expired,
     "extended_then_cancelled": extended_then_cancelled,
     "hung_up": hung_up,
+    "check_during_booking": check_during_booking,
+    "degraded_hold": degraded_hold,
+    "cancelled_during_booking": cancelled_during_booking,
+    # existing appointments
     "appointment_moved": appointment_moved,
     "move_failed": move_failed,
     "appointment_cancelled": appointment_cancelled,
@@ -221,30 +273,44 @@ SCENARIOS: dict[str, Scenario] = {
 }
 
 
-async def record(names: list[str]) -> None:
-    """Record the scenarios ``names`` (all when empty)."""
-    unknown = set(names) - set(SCENARIOS)
-    if unknown:
-        raise SystemExit(f"unknown scenarios: {sorted(unknown)}; known: {sorted(SCENARIOS)}")
+# Through the codec: customer data in update arguments, encoded failure messages.
+ENCRYPTED_SCENARIOS: dict[str, Scenario] = {
+    "encrypted_booked": booked,
+    "encrypted_compensated": compensated,
+}
+
+
+async def record(only: set[str] | None = None) -> None:
+    """Record every scenario (or those named in ``only``) into ``tests/histories/``."""
     HISTORIES.mkdir(exist_ok=True)
+    everything = {
+        **{name: (scenario, None) for name, scenario in SCENARIOS.items()},
+        **{name: (scenario, TEST_PAYLOAD_KEYS) for name, scenario in ENCRYPTED_SCENARIOS.items()},
+    }
+    unknown = (only or set()) - set(everything)
+    if unknown:
+        raise SystemExit(f"no such scenario: {', '.join(sorted(unknown))}")
     pg = start_postgres_server()
     catalog = load_catalog(DEMO_CATALOG_PATH)
     env = await start_temporal()
     try:
         with SimulatorServer(catalog) as server:
             control = SimControl(server.url)
-            for name, scenario in SCENARIOS.items():
-                if names and name not in names:
+            for name, (scenario, keys) in everything.items():
+                if only and name not in only:
                     continue
                 await control.reset()
                 url = pg.create_database(migrate=True)
+                client = with_codec(env.client, keys)
                 try:
-                    async with call_stack(env.client, url, server) as stack:
+                    async with call_stack(client, url, server) as stack:
                         call_id = f"history-{name}"
                         others = await scenario(stack, control, call_id) or []
                         handle = stack.handle(call_id)
-                        await handle.signal(CallWorkflow.call_ended, CallEnded())
-                        await handle.result()
+                        if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
+                            await handle.signal(CallWorkflow.call_ended, CallEnded())
+                        with contextlib.suppress(WorkflowFailureError):  # cancelled
+                            await handle.result()
                         for label, closed in [(name, handle), *others]:
                             history = await closed.fetch_history()
                             (HISTORIES / f"{label}.json").write_text(history.to_json())
@@ -257,4 +323,4 @@ async def record(names: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(record(sys.argv[1:]))
+    asyncio.run(record(set(sys.argv[1:]) or None))

@@ -426,17 +426,3 @@ async def test_a_reschedule_in_calcom_moves_the_appointment(http, sim, stack, si
     cancelled = await Caller(http, CALLER).fn("cancel_appointment")
     assert cancelled["status"] == "cancelled"
     assert ours(await sim.state()) == []
-
-
-def test_the_api_process_never_loads_database_or_calcom_code():
-    import subprocess
-    import sys
-
-    code = (
-        "import sys, api.main\n"
-        "bad = sorted(m for m in sys.modules if m.split('.')[0] in "
-        "('store', 'sqlalchemy', 'calcom', 'activities', 'psycopg'))\n"
-        "print(','.join(bad))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == ""

@@ -11,6 +11,7 @@ from calcom import wire
 from calcom.wire import utc_iso
 from calsim.control import SimControlError
 from tests.harness import next_open_day
+from tests.simulator_catalog import demo_catalog, simulator  # noqa: F401 (fixtures)
 from tests.test_calsim import BOOKINGS, assert_error, book, booking_body, http, reserve
 
 __all__ = ["http"]  # the fixture, re-used from test_calsim

@@ -21,6 +21,7 @@ from calsim.event_types import (
     load_settings,
 )
 from calsim.server import SimulatorServer
+from tests.simulator_catalog import demo_catalog, simulator  # noqa: F401 (fixtures)
 from tests.test_calsim import SLOTS, assert_error, book, http, reserve
 
 __all__ = ["http"]  # the fixture, re-used from test_calsim

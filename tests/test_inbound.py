@@ -22,7 +22,7 @@ from domain.appointment_messages import (
     msg_which_appointment,
 )
 from tests.harness import unique
-from tests.test_api import KEY, api, settings_for, signed
+from tests.test_api import KEY, OPS, api, settings_for, signed
 
 ZONE = ZoneInfo("Europe/Berlin")
 THURSDAY = datetime(2026, 11, 26, 9, 45, tzinfo=UTC)  # 10:45 in Berlin
@@ -66,7 +66,7 @@ async def test_temporal_unreachable_or_unserved_answers_unknown(temporal_client)
     async with api(unserved, temporal_client) as http:
         response = await http.post("/retell/inbound", **signed(INBOUND))
         assert response.status_code == 200 and unknown(response.json())
-        text = (await http.get("/metrics")).text
+        text = (await http.get("/metrics", headers=OPS)).text
         assert 'api_requests_total{function="inbound",outcome="error"}' in text
 
 

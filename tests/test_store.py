@@ -14,13 +14,13 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
-from config.settings import DEMO_CATALOG_PATH
 from domain.catalog import load_catalog
 from domain.planning import plan_service
 from store import holds as store
 from store.db import create_engine_for
 from store.schema import current_revision, downgrade_to_base, upgrade_to_head
 from tests.harness import next_open_day
+from tests.simulator_catalog import CATALOG_PATH as SIMULATOR_CATALOG
 
 NOW = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 HEAD_REVISION = "0002"  # store/migrations/versions: the newest
@@ -37,8 +37,9 @@ async def engine(database_url):
 
 
 def specs_for(service_name: str, start: datetime) -> list[store.ClaimSpec]:
-    """The staffed segments of a demo-catalog service as claims."""
-    catalog = load_catalog(DEMO_CATALOG_PATH)
+    """The staffed segments of a service as claims (tests/catalogs/simulator.toml: the
+    fixed lengths these tests' offsets are written for)."""
+    catalog = load_catalog(SIMULATOR_CATALOG)
     plan = plan_service(catalog.service(service_name), start)
     return [
         store.ClaimSpec(
