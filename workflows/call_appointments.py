@@ -345,9 +345,10 @@ class ExistingAppointments:
         if change.outcome in ("cancelled", "not_found"):
             self._known.forget(appointment_id)
         if change.outcome == "cancelled":
+            self._known.cancelled[appointment_id] = result  # a repeat answers the same
+        if change.outcome == "cancelled" and not change.already:
             for error in change.errors:
                 self._attempt("error", "cancel segment", error)
-            self._known.cancelled[appointment_id] = result
             self._state.changes.append(
                 AppointmentChange(
                     kind="cancelled", appointment_id=appointment_id, before=details.view.short_label

@@ -47,6 +47,7 @@ class Change:
     outcome: Ended
     details: acts.AppointmentDetails | None = None
     errors: list[str] = field(default_factory=list)
+    already: bool = False  # cancelled before (by another call, or in Cal.com)
 
 
 def _failure(exc: BaseException) -> str:
@@ -121,7 +122,7 @@ class AppointmentSteps:
         if begun is None or begun.outcome == "busy":
             return Change("failed", details)
         if begun.outcome == "cancelled":
-            return Change("cancelled", begun.details)
+            return Change("cancelled", begun.details, already=True)
         if begun.outcome in ("not_found", "moved"):
             return Change("not_found", begun.details)
         if begun.outcome == "too_late":
