@@ -229,6 +229,18 @@ def test_any_signed_text_is_answered_with_json_never_500(client, text):
             assert response.json()["detail"]
 
 
+@FUZZ
+@given(text=st.text(max_size=300) | json_values.map(json.dumps))
+def test_the_inbound_webhook_answers_any_signed_body_with_unknown(client, text):
+    """Retell takes the call anyway after a failure: never fail this webhook. With
+    Temporal down, every signed body gets 200 and the unknown caller's variables."""
+    response = post_text(client, text, "/retell/inbound")
+    assert response.status_code == 200, response.text
+    variables = response.json()["call_inbound"]["dynamic_variables"]
+    assert variables["customer_known"] == "false"
+    assert all(isinstance(v, str) for v in variables.values())
+
+
 @settings(max_examples=300, deadline=None)
 @given(body=st.binary(max_size=300))
 def test_garbage_bytes_at_the_calcom_webhook_are_401_or_a_json_refusal(client, body):
