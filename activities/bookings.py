@@ -167,6 +167,7 @@ class BookingActivities:
             customer_name=req.customer.name,
             customer_phone=req.customer.phone,
             customer_email=req.customer.email,
+            stylist=req.stylist,
             segments=[
                 store.AppointmentSegmentRecord(
                     key=s.key,

@@ -110,6 +110,7 @@ class AppointmentRecord:
     hold_id: str | None = None
     customer_phone: str | None = None
     customer_email: str | None = None
+    stylist: str | None = None  # the stylist's catalog key
     segments: list[AppointmentSegmentRecord] = field(default_factory=list)
 
 
@@ -347,6 +348,7 @@ async def _insert_appointment(conn: AsyncConnection, a: AppointmentRecord) -> bo
             customer_name=a.customer_name,
             customer_phone=a.customer_phone,
             customer_email=a.customer_email,
+            stylist=a.stylist,
         )
         .on_conflict_do_nothing(index_elements=["id"])
         .returning(appointments.c.id)

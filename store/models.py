@@ -57,6 +57,7 @@ appointments = Table(
     Column("customer_email", Text),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("cancelled_at", DateTime(timezone=True)),
+    Column("stylist", Text),  # catalog key of the stylist (migration 0002_stylist)
 )
 
 appointment_segments = Table(

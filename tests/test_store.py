@@ -10,6 +10,7 @@ from typing import Any
 import psycopg
 import pytest
 import pytest_asyncio
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
@@ -19,10 +20,12 @@ from domain.catalog import load_catalog
 from domain.planning import plan_service
 from store import holds as store
 from store.db import create_engine_for
-from store.schema import current_revision, downgrade_to_base, upgrade_to_head
+from store.schema import alembic_config, current_revision, downgrade_to_base, upgrade_to_head
 from tests.harness import next_open_day
 
 NOW = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+# The newest migration (one head: migrations form a single line).
+HEAD = ScriptDirectory.from_config(alembic_config("postgresql://unused")).get_current_head()
 LATER = NOW + timedelta(seconds=90)
 
 
@@ -74,7 +77,7 @@ async def test_fifty_concurrent_acquisitions_yield_exactly_one_hold(engine, run)
     assert len(winners) == 1
     losers = [r for _, r in results if not r.acquired]
     assert all(r.conflicts for r in losers), "a loser is told who holds the slot"
-    rows = await store.list_claims(engine, resource="stylist-2")
+    rows = await store.list_claims(engine, resource="ben")
     held = [c for c in rows if c.status == "held"]
     assert {c.hold_id for c in held} == set(winners)
     assert sorted(c.segment_key for c in held) == ["A", "B", "D"]
@@ -90,17 +93,17 @@ async def test_partial_overlap_conflicts_segment_a_against_segment_d(engine):
     assert [c.hold_id for c in r2.conflicts] == [hold]
     assert r2.conflicts[0].start == first + timedelta(minutes=90)  # segment D of the first
     # All or none: the loser left no claim behind (its B and D did not overlap anything).
-    assert [c.hold_id for c in await store.list_claims(engine, resource="stylist-2")] == [hold] * 3
+    assert [c.hold_id for c in await store.list_claims(engine, resource="ben")] == [hold] * 3
 
 
 async def test_a_booking_inside_another_plans_processing_gap_succeeds(engine):
     """Färben at 10:00: A 10:00-10:30, processing gap 10:30-11:00, D 11:00-11:30, all on
-    stylist-1. A 30-minute Herrenhaarschnitt on the same stylist at 10:30 fits in the gap."""
+    Anna. A 30-minute Herrenhaarschnitt on the same stylist at 10:30 fits in the gap."""
     start = next_open_day(hour=10)
     _, dye = await acquire(engine, specs_for("Färben", start))
     assert dye.acquired
     cut = specs_for("Herrenhaarschnitt", start + timedelta(minutes=30))
-    assert cut[0].resource == "stylist-1"
+    assert cut[0].resource == "anna"
     _, r = await acquire(engine, cut)
     assert r.acquired, r.conflicts
     # ...but not a minute longer than the gap: 10:45 would run into D.
@@ -128,7 +131,7 @@ async def test_expired_hold_does_not_block_even_if_nobody_released_it(engine):
     assert not await store.hold_is_active(engine, hold_id=old, now=later)
     new, r2 = await acquire(engine, specs, now=later, expires_at=later + timedelta(seconds=90))
     assert r2.acquired
-    statuses = {c.hold_id: c.status for c in await store.list_claims(engine, resource="stylist-1")}
+    statuses = {c.hold_id: c.status for c in await store.list_claims(engine, resource="anna")}
     assert statuses == {old: "expired", new: "held"}
     # The stale hold can no longer be extended into the new one's time.
     assert not await store.extend_hold(
@@ -275,7 +278,7 @@ async def test_the_constraint_itself_rejects_overlap_written_behind_our_back(eng
             await conn.execute(
                 text(
                     "INSERT INTO claims (hold_id, call_id, segment_key, resource, start_at,"
-                    " end_at, status, expires_at) VALUES ('x', 'y', 'A', 'stylist-1', :s, :e,"
+                    " end_at, status, expires_at) VALUES ('x', 'y', 'A', 'anna', :s, :e,"
                     " 'booked', NULL)"
                 ),
                 {"s": start + timedelta(minutes=10), "e": start + timedelta(minutes=40)},
@@ -288,7 +291,7 @@ def test_migrations_run_up_and_down_on_an_empty_database(postgres_server):
         assert current_revision(url) is None
         upgrade_to_head(url)
         upgrade_to_head(url)  # idempotent
-        assert current_revision(url) == "0001"
+        assert current_revision(url) == HEAD
         assert _tables(url) >= {
             "claims",
             "appointments",
@@ -299,7 +302,7 @@ def test_migrations_run_up_and_down_on_an_empty_database(postgres_server):
         assert current_revision(url) is None
         assert _tables(url) & {"claims", "appointments", "outside_bookings"} == set()
         upgrade_to_head(url)
-        assert current_revision(url) == "0001"
+        assert current_revision(url) == HEAD
     finally:
         postgres_server.drop_database(url)
 

@@ -89,6 +89,7 @@ async def _finalize(
                 segments=segments,
                 started_at=started,
                 compound=hold.service.is_compound,
+                stylist=hold.stylist,
             ),
             summary="record appointment",
             **FINALIZE.kwargs(),

@@ -10,8 +10,15 @@ CALL_ID = SearchAttributeKey.for_keyword("CallId")
 BOOKING_STATUS = SearchAttributeKey.for_keyword("BookingStatus")
 SERVICE_NAME = SearchAttributeKey.for_keyword("ServiceName")
 SLOT_START = SearchAttributeKey.for_datetime("SlotStart")
+STYLIST = SearchAttributeKey.for_keyword("Stylist")  # the stylist's name, e.g. "Anna"
 
-ALL_KEYS: tuple[SearchAttributeKey[Any], ...] = (CALL_ID, BOOKING_STATUS, SERVICE_NAME, SLOT_START)
+ALL_KEYS: tuple[SearchAttributeKey[Any], ...] = (
+    CALL_ID,
+    BOOKING_STATUS,
+    SERVICE_NAME,
+    SLOT_START,
+    STYLIST,
+)
 
 
 def cli_flags() -> list[str]:
