@@ -131,6 +131,10 @@ def call(
         "übermorgen"
     ),
     time: Annotated[str, typer.Option(help="Time as spoken, e.g. '10:45', 'halb elf'.")] = "10:45",
+    stylist: Annotated[
+        str | None,
+        typer.Option(help="The stylist the caller asks for, e.g. 'Ben' (default: anyone)."),
+    ] = None,
     name: Annotated[str, typer.Option(help="The caller's name.")] = "Jürgen Müller",
     think: Annotated[float, typer.Option(help="Seconds the caller needs to spell the name.")] = 2.0,
     conflict: Annotated[
@@ -155,6 +159,7 @@ def call(
         service=service,
         date=date,
         time=time,
+        stylist=stylist,
         name=name,
         think_seconds=think,
         conflict=conflict,  # type: ignore[arg-type]
