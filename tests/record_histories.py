@@ -8,9 +8,11 @@ each closed workflow's history as JSON. ``tests/test_replay.py`` replays them al
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from calsim.control import SimControl
 from calsim.server import SimulatorServer
@@ -29,7 +31,8 @@ from workflows.outside_booking import CalcomBookingEvent, CalcomBookingEventWork
 
 HISTORIES = Path(__file__).parent / "histories"
 CUSTOMER = Customer(name="Erika Mustermann", phone="+4930999999")
-Scenario = Callable[[CallStack, SimControl, str], Awaitable[None]]
+# A scenario drives the call ``call_id`` (or returns the id of the call it drove instead).
+Scenario = Callable[[CallStack, SimControl, str], Awaitable[str | None]]
 
 
 async def booked(stack: CallStack, sim: SimControl, call_id: str) -> None:
@@ -103,6 +106,51 @@ async def hung_up(stack: CallStack, sim: SimControl, call_id: str) -> None:
     await stack.check(call_id, "Damenhaarschnitt", next_open_day(hour=16))
 
 
+async def stylist_named_taken(stack: CallStack, sim: SimControl, call_id: str) -> None:
+    """Anna is taken at 10: the caller who asked for her is offered Carla then, takes
+    her, and books."""
+    start = next_open_day(hour=10)
+    await stack.check(call_id + "-first", "Herrenhaarschnitt", start, stylist="anna")
+    await stack.check(call_id, "Herrenhaarschnitt", start, stylist="anna")
+    await stack.check(call_id, "Herrenhaarschnitt", start, stylist="carla")
+    await stack.handle(call_id).execute_update(
+        CallWorkflow.start_booking, StartBooking(customer=CUSTOMER)
+    )
+    await stack.handle(call_id + "-first").signal(CallWorkflow.call_ended, CallEnded())
+
+
+def local_activities(history: Any) -> list[str]:
+    """The activity types of a history's local activities, in order."""
+    found: list[str] = []
+    for event in history.events:
+        if not event.HasField("marker_recorded_event_attributes"):
+            continue
+        marker = event.marker_recorded_event_attributes
+        if marker.marker_name == "core_local_activity" and "data" in marker.details:
+            found.append(json.loads(marker.details["data"].payloads[0].data)["activity_type"])
+    return found
+
+
+async def stylist_next_free(stack: CallStack, sim: SimControl, call_id: str) -> str:
+    """Two callers without a preference race for one time: both see Anna and Carla free,
+    one of them loses Anna's claim and takes Carla. Raced until a call shows it (a race
+    is a race); returns that call."""
+    for attempt in range(16):  # 9:00 to 16:30
+        start = next_open_day(hour=9) + timedelta(minutes=30 * attempt)
+        pair = [f"{call_id}-{attempt}", f"{call_id}-{attempt}-rival"]
+        await asyncio.gather(*(stack.check(c, "Herrenhaarschnitt", start) for c in pair))
+        histories = [await stack.handle(c).fetch_history() for c in pair]
+        tried = [local_activities(h).count("acquire_claims") for h in histories]
+        winner = next((c for c, n in zip(pair, tried, strict=True) if n > 1), None)
+        for c in pair:
+            if c != winner:
+                await stack.handle(c).signal(CallWorkflow.call_ended, CallEnded())
+                await stack.handle(c).result()
+        if winner is not None:
+            return winner  # still running: record() ends it
+    raise RuntimeError("no caller had to take the next stylist in 16 races")
+
+
 SCENARIOS: dict[str, Scenario] = {
     "booked": booked,
     "slot_taken": slot_taken,
@@ -112,6 +160,8 @@ SCENARIOS: dict[str, Scenario] = {
     "expired_then_rebooked": expired,
     "extended_then_cancelled": extended_then_cancelled,
     "hung_up": hung_up,
+    "stylist_named_taken": stylist_named_taken,
+    "stylist_next_free": stylist_next_free,
 }
 
 
@@ -128,9 +178,8 @@ async def record() -> None:
                 url = pg.create_database(migrate=True)
                 try:
                     async with call_stack(env.client, url, server) as stack:
-                        call_id = f"history-{name}"
-                        await scenario(stack, control, call_id)
-                        handle = stack.handle(call_id)
+                        call_id = await scenario(stack, control, f"history-{name}")
+                        handle = stack.handle(call_id or f"history-{name}")
                         await handle.signal(CallWorkflow.call_ended, CallEnded())
                         await handle.result()
                         history = await handle.fetch_history()

@@ -33,7 +33,7 @@ async def test_booking_shape(http):
     assert data["end"] == utc_iso(start + timedelta(minutes=45))
     assert data["duration"] == 45
     assert data["eventType"]["id"] == 2001 and data["eventTypeId"] == 2001
-    assert data["hosts"][0]["username"] == "stylist-2"
+    assert data["hosts"][0]["username"] == "ben"
     assert data["attendees"][0]["phoneNumber"] == "+4930123456"
     assert data["attendees"][0]["language"] == "de"
     assert data["metadata"] == {"workflow_id": "call-x", "segment": "A"}

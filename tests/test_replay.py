@@ -22,6 +22,8 @@ def test_every_path_of_the_call_workflow_has_a_history() -> None:
         "expired_then_rebooked",
         "extended_then_cancelled",
         "hung_up",
+        "stylist_named_taken",
+        "stylist_next_free",
     } <= names
 
 
