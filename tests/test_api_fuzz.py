@@ -34,6 +34,7 @@ ERRORS = {
     "closed_day",
     "outside_opening_hours",
     "too_far_ahead",
+    "unknown_stylist",
 }
 BOOKING_STATUSES = {
     "booked",
@@ -124,6 +125,9 @@ spoken = st.sampled_from(
         "Faerben",
         "eine Dauerwelle bitte",
         "Maniküre",
+        "bei Anna",
+        "egal",
+        "Bernd",
         "",
         " ",
         "S C H M I D T",
@@ -148,6 +152,8 @@ arg_keys = st.sampled_from(
         "customer_phone",
         "customer_email",
         "seconds",
+        "stylist",
+        "friseur",
         "unknown",
     ]
 )
