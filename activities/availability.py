@@ -224,6 +224,9 @@ class AvailabilityActivities:
             else []
         )
         if who:
+            if inp.prefer in who:  # the stylist this caller was already told, if free
+                who.remove(inp.prefer)
+                who.insert(0, inp.prefer)
             return CheckSlotsResult(free=True, candidates=[self._ref(k) for k in who])
         RACE_DETECTIONS.labels(stage="check").inc()
         if wish.others:

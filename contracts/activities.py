@@ -42,6 +42,9 @@ class CheckSlotsInput(_Arg):
     start: datetime
     time_zone: str
     stylist: str | None = None
+    # For "anyone": a stylist to take first when free, the one this caller was already
+    # told (a hold placed again, or moved); the others follow in the rule's order.
+    prefer: str | None = None
     exclude_hold_id: str | None = None  # the caller's own hold does not block
     limit: int = 3
     days_ahead: int = 7

@@ -9,7 +9,9 @@ stylist, among those free for the whole service, with the least time already tak
 day (the salon's day in its zone: our active claims, held or booked, and the Cal.com
 bookings reported to us by webhook); ties go to the order of ``[[stylists]]`` in the
 catalog. So work spreads over the team instead of piling on whoever is listed first, and
-the same data always gives the same stylist (no randomness, no clock).
+the same data always gives the same stylist (no randomness, no clock). One exception,
+applied by the caller of :func:`free_stylists`: a caller who has already been told a name
+(their hold is placed again, or moved within the call) keeps that stylist while free.
 """
 
 from __future__ import annotations

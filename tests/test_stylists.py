@@ -12,7 +12,7 @@ import pytest
 
 from contracts.messages import BookingStatus, CallEnded, Customer, StartBooking
 from store import holds as store
-from tests.harness import call_stack, next_open_day, unique
+from tests.harness import assert_eventually, call_stack, next_open_day, unique
 from workflows.call import CallWorkflow
 from workflows.search_attributes import STYLIST
 
@@ -82,6 +82,43 @@ async def test_the_stylist_with_less_booked_time_that_day_is_chosen(stack, sim):
 
     # Both are free at 16:00; Anna already has half an hour that day, Carla nothing.
     assert chosen.outcome == "held" and chosen.stylist == "Carla"
+
+
+async def test_a_caller_moving_the_time_stays_with_the_stylist_they_heard(stack, sim):
+    call_id = unique("moves")
+    day = next_open_day(hour=14)
+    assert (await stack.check(call_id, CUT, day)).stylist == "Anna"  # nobody booked yet
+    assert (
+        await stack.check(unique("busy-anna"), CUT, day - timedelta(hours=4), stylist="anna")
+    ).available
+
+    # Anna now has more booked time than Carla, but the caller has heard "bei Anna".
+    moved = await stack.check(call_id, CUT, day + timedelta(minutes=15))
+
+    assert moved.outcome == "held" and moved.stylist == "Anna"
+    assert await held_by(stack, call_id) == {"anna"}
+
+
+async def test_a_hold_placed_again_after_expiring_keeps_its_stylist(stack, sim):
+    call_id = unique("rehold")
+    day = next_open_day(hour=16)
+    assert (await stack.check(call_id, CUT, day, hold_seconds=1)).stylist == "Anna"
+    assert (
+        await stack.check(unique("busy-anna"), CUT, day - timedelta(hours=6), stylist="anna")
+    ).available
+
+    async def expired():
+        state = await stack.handle(call_id).query(CallWorkflow.state)
+        assert state.status == BookingStatus.EXPIRED
+
+    await assert_eventually(expired, timeout=15)
+    booked = await stack.handle(call_id).execute_update(
+        CallWorkflow.start_booking, StartBooking(customer=CUSTOMER)
+    )
+
+    assert booked.status == "booked" and booked.fresh_hold and booked.stylist == "Anna"
+    accepted = [b for b in (await sim.state())["bookings"] if b["status"] == "accepted"]
+    assert [b["eventTypeId"] for b in accepted] == [1001]
 
 
 async def test_a_compound_service_is_never_split_across_stylists(stack, sim):

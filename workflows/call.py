@@ -231,6 +231,9 @@ class CallWorkflow:
         """Under the lock: hold ``req``'s slot, replacing this call's earlier hold."""
         if self._hold is not None and self._hold.is_for(req.service, req.start, req.stylist):
             return self._hold_result("held")
+        # Without a wish the caller stays with the stylist they heard last, when free.
+        heard = self._hold or self._last_hold
+        prefer = heard.stylist if heard is not None and req.stylist is None else None
         # Our own previous hold would block an overlapping new one with the same stylist
         # (the one asked for, else the hold's own, whom the rule may well choose again):
         # release it first.
@@ -238,7 +241,7 @@ class CallWorkflow:
             segment_views(req.service, req.start, req.stylist or self._hold.stylist)
         ):
             await self._release("superseded")
-        placed = await self._place(req)
+        placed = await self._place(req, prefer=prefer)
         if placed.hold is None:
             return HoldResult(
                 outcome="failed" if placed.outcome == "failed" else "slot_taken",
@@ -252,8 +255,8 @@ class CallWorkflow:
         self._take(placed.hold)
         return self._hold_result("held")
 
-    async def _place(self, req: CheckAvailability) -> Placed:
-        placed = await self._steps.place(req, exclude_hold_id=None)
+    async def _place(self, req: CheckAvailability, prefer: str | None = None) -> Placed:
+        placed = await self._steps.place(req, exclude_hold_id=None, prefer=prefer)
         self._log_step_failures()
         if placed.hold is None:
             self._attempt("check", placed.outcome, placed.stage)
@@ -366,7 +369,7 @@ class CallWorkflow:
         last = self._last_hold
         if self._state.status == BookingStatus.EXPIRED and last is not None:
             # The hold ran out while the caller spelled their name: hold again if free.
-            placed = await self._place(self._again(last))
+            placed = await self._place(self._again(last), prefer=last.stylist)
             if placed.hold is None:
                 return self._booking_result(
                     "hold_expired", alternatives=placed.alternatives, reason=placed.outcome
@@ -383,7 +386,7 @@ class CallWorkflow:
         if not await self._steps.validate(hold):
             # Our claims lapsed (the hold expired as the booking began): hold again.
             await self._steps.release(hold.hold_id, hold.reservation_uids, "expired")
-            placed = await self._place(self._again(hold))
+            placed = await self._place(self._again(hold), prefer=hold.stylist)
             if placed.hold is None:
                 self._forget_hold(hold)
                 result = self._booking_result(

@@ -137,10 +137,13 @@ class HoldSteps:
             self.failures.append(Step(summary, str(exc.cause or exc)))
             return None
 
-    async def place(self, req: CheckAvailability, *, exclude_hold_id: str | None) -> Placed:
+    async def place(
+        self, req: CheckAvailability, *, exclude_hold_id: str | None, prefer: str | None = None
+    ) -> Placed:
         """Check the slot, then claim and reserve it with the first free stylist who can
         be had (another caller may claim the first one meanwhile: then the next); undo
-        what was taken if the slot turns out to be someone else's."""
+        what was taken if the slot turns out to be someone else's. ``prefer``: for a
+        caller without a wish, the stylist to take first when free (the one they heard)."""
         service = req.service
         check = await self.local(
             acts.check_slots,
@@ -149,6 +152,7 @@ class HoldSteps:
                 start=req.start,
                 time_zone=self._inp.salon_timezone,
                 stylist=req.stylist,
+                prefer=prefer,
                 exclude_hold_id=exclude_hold_id,
             ),
             summary=f"Cal.com free time: {service.name}",
