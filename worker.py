@@ -126,6 +126,12 @@ async def report_open_workflows(client: Client, *, every: float = 30.0) -> None:
         await asyncio.sleep(every)
 
 
+def _encryption(settings: Settings) -> str:
+    """For the start-up log: the active key's id, or "off" (never key material)."""
+    ring = settings.payload_key_ring
+    return f"on (key {ring.active})" if ring else "off: PAYLOAD_ENCRYPTION_KEYS is not set"
+
+
 async def run_worker(settings: Settings) -> None:
     """Run until SIGTERM/SIGINT, then shut down gracefully."""
     configure_logging(level=settings.log_level, json=settings.log_json)
@@ -152,6 +158,7 @@ async def run_worker(settings: Settings) -> None:
             task_queue=settings.temporal_task_queue,
             temporal=settings.temporal_address,
             metrics_port=settings.worker_metrics_port,
+            payload_encryption=_encryption(settings),
         )
         reporter = asyncio.create_task(report_open_workflows(client))
         async with worker:

@@ -24,6 +24,8 @@ from api.dedupe import SeenSet
 from api.functions import EnvelopeError, Functions, call_id_of, outcome_label, parse_envelope
 from api.gateway import CallGateway
 from api.metrics import REQUEST_SECONDS, REQUESTS
+from api.ops import OpsToken
+from api.ops import router as ops_router
 from api.security import calcom_signature_ok, retell_signature_ok
 from config import Settings, get_settings
 from contracts.messages import CallAnalyzed, CallEnded
@@ -75,7 +77,13 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         if settings.retell_api_key is None:
             raise RuntimeError("RETELL_API_KEY is not set: Retell requests cannot be verified")
         await state.ensure_connected()
-        log.info("api ready", temporal=settings.temporal_address)
+        ring = settings.payload_key_ring
+        log.info(
+            "api ready",
+            temporal=settings.temporal_address,
+            payload_encryption=f"on (key {ring.active})" if ring else "off",
+            ops_endpoints="token required" if settings.ops_token else "closed: no OPS_TOKEN",
+        )
         yield
 
     app = FastAPI(
@@ -83,8 +91,13 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         version="0.1.0",
         summary="Retell custom functions and webhooks -> one Temporal workflow per call.",
         lifespan=lifespan,
+        # Served by api/ops.py behind OPS_TOKEN instead.
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
     )
     app.state.booking = state
+    app.include_router(ops_router)
 
     def retell_key() -> str:
         assert settings.retell_api_key is not None
@@ -241,8 +254,12 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         REQUESTS.labels(function=f"calcom:{trigger}", outcome="accepted").inc()
         return JSONResponse({"status": "accepted", "trigger": trigger})
 
-    @app.get("/calls/{call_id}", summary="A call's state, from its workflow")
-    async def call_state(call_id: str) -> Response:
+    @app.get(
+        "/calls/{call_id}",
+        summary="A call's state, from its workflow (OPS_TOKEN)",
+        responses={401: {"description": "no or wrong OPS_TOKEN"}},
+    )
+    async def call_state(call_id: str, _auth: OpsToken) -> Response:
         await state.ensure_connected()
         assert state.gateway is not None
         try:
@@ -265,8 +282,12 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
             return JSONResponse({"status": "ready", "temporal": "ok"})
         return JSONResponse({"status": "not ready", "temporal": "unreachable"}, status_code=503)
 
-    @app.get("/metrics", summary="Prometheus metrics")
-    async def metrics() -> Response:
+    @app.get(
+        "/metrics",
+        summary="Prometheus metrics (OPS_TOKEN)",
+        responses={401: {"description": "no or wrong OPS_TOKEN"}},
+    )
+    async def metrics(_auth: OpsToken) -> Response:
         return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return app

@@ -1,7 +1,9 @@
-"""Signatures, verified on the raw request bytes."""
+"""Signatures, verified on the raw request bytes, and the ops token."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 
@@ -35,3 +37,32 @@ def calcom_signature_ok(body: bytes, secret: str | None, header: str | None) -> 
         return False
     expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected, header.strip().lower())
+
+
+def ops_token_ok(expected: str | None, authorization: str | None) -> bool:
+    """The ``Authorization`` header carries ``OPS_TOKEN``, compared in constant time.
+
+    ``Bearer <token>`` for scripts, Prometheus and the Temporal CLI; ``Basic`` with the
+    token as password (any user name) so a browser can open ``/docs`` (it asks for the
+    credentials and sends them along with Swagger UI's own requests).
+
+    Args:
+        expected: the configured token; None (unset) closes the endpoints.
+        authorization: the request's ``Authorization`` header, if any.
+
+    Returns:
+        True when a token is configured and the header carries it.
+    """
+    if not expected or not authorization:
+        return False
+    scheme, _, credentials = authorization.strip().partition(" ")
+    credentials = credentials.strip()
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return False
+        credentials = decoded.partition(":")[2]
+    elif scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(credentials.encode("utf-8"), expected.encode("utf-8"))

@@ -42,6 +42,7 @@ class CallScript:
     calsim_url: str | None = None
     temporal_ui: str = "http://localhost:8233"
     namespace: str = "default"
+    ops_token: str | None = None  # reads the call's state from GET /calls/{id} at the end
 
 
 class RetellLikeClient:
@@ -58,6 +59,12 @@ class RetellLikeClient:
             path,
             content=body.encode("utf-8"),
             headers={"Content-Type": "application/json", "X-Retell-Signature": signature},
+        )
+
+    def call_state(self, call_id: str, ops_token: str) -> httpx.Response:
+        """``GET /calls/{call_id}`` with ``Authorization: Bearer <OPS_TOKEN>``."""
+        return self._http.get(
+            f"/calls/{quote(call_id)}", headers={"Authorization": f"Bearer {ops_token}"}
         )
 
     def close(self) -> None:
@@ -104,6 +111,23 @@ def _function(client: RetellLikeClient, call: dict, name: str, args: dict) -> di
     answer: dict[str, Any] = response.json()
     console.print(f"[dim]  {name} answered in {elapsed * 1000:.0f} ms[/]")
     return answer
+
+
+def _print_state(client: RetellLikeClient, call_id: str, ops_token: str | None) -> None:
+    """The workflow's own view of the call, as on-call would read it (needs OPS_TOKEN)."""
+    if not ops_token:
+        console.print("[dim]no OPS_TOKEN: not reading GET /calls/{id}[/]")
+        return
+    response = client.call_state(call_id, ops_token)
+    if response.status_code != 200:
+        console.print(f"[yellow]GET /calls/{call_id}: {response.status_code}[/]")
+        return
+    state = response.json()
+    console.print(
+        f"Call state (GET /calls/{call_id}): {state.get('status')}, "
+        f"appointment {state.get('appointment_id') or '-'}",
+        soft_wrap=True,
+    )
 
 
 def _book_elsewhere(script: CallScript, start: str, service: str, stylist: str | None) -> None:
@@ -202,5 +226,6 @@ def _hang_up(
     )
     outcome = "[green]booked[/]" if booked else "[yellow]not booked[/]"
     console.print(Panel(f"Outcome: {outcome}", title=f"call {call_id}"))
+    _print_state(client, call_id, script.ops_token)
     console.print(f"Temporal UI: {link}", soft_wrap=True)  # one line: stays clickable
     return 0 if booked else 1

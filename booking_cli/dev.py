@@ -2,7 +2,9 @@
 
 Starts the Temporal dev server (UI on :8233, state in ``.data/``), an embedded PostgreSQL
 (``.data/postgres``, migrated), the Cal.com simulator (unless ``CALCOM_API_URL`` is set),
+the codec server (when ``PAYLOAD_ENCRYPTION_KEYS`` is set; the UI decrypts through it),
 the worker and the API; waits for health, prints the URLs and streams the children's logs.
+``RETELL_API_KEY`` and ``OPS_TOKEN``, when unset, are generated once and kept in ``.data/``.
 Ctrl-C (or SIGTERM) stops every child within a few seconds and leaves none behind.
 """
 
@@ -23,6 +25,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.engine import make_url
 
+from codec_server.auth import ui_endpoint
 from config import Settings
 from store.embedded import EmbeddedPostgres
 from workflows.search_attributes import cli_flags
@@ -98,18 +101,47 @@ def _ensure_database(admin_url: str, name: str) -> str:
     return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
 
 
+def _dev_secret(settings: Settings, filename: str, prefix: str, *, create: bool) -> str | None:
+    """A development secret generated once and kept (mode 600) in .data/."""
+    path = settings.data_dir / filename
+    if path.exists():
+        return path.read_text().strip()
+    if not create:
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = f"{prefix}{secrets.token_hex(16)}"
+    path.write_text(value)
+    path.chmod(0o600)
+    return value
+
+
 def dev_retell_key(settings: Settings) -> str:
     """The configured key, else a development key generated once and kept in .data/."""
     if settings.retell_api_key:
         return settings.retell_api_key.get_secret_value()
-    path = settings.data_dir / "retell_api_key"
-    if path.exists():
-        return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = f"key_dev_{secrets.token_hex(16)}"
-    path.write_text(key)
-    path.chmod(0o600)
+    key = _dev_secret(settings, "retell_api_key", "key_dev_", create=True)
+    assert key is not None
     return key
+
+
+def dev_ops_token(settings: Settings, *, create: bool = True) -> str | None:
+    """The configured ``OPS_TOKEN``, else the development token kept in .data/ (made on
+    first use when ``create``; ``booking call`` only reads it)."""
+    if settings.ops_token:
+        return settings.ops_token.get_secret_value()
+    return _dev_secret(settings, "ops_token", "ops_dev_", create=create)
+
+
+def _codec_server_args(settings: Settings, env: dict[str, str]) -> tuple[list[str], str] | None:
+    """The codec server's command and the UI's codec endpoint; None without keys."""
+    if settings.payload_key_ring is None:
+        return None
+    ui = settings.temporal_ui_port
+    # The UI may be opened as localhost or 127.0.0.1: both origins may call the server.
+    env.setdefault("CODEC_CORS_ORIGINS", f"http://localhost:{ui},http://127.0.0.1:{ui}")
+    port = settings.codec_server_port
+    args = [str(BIN / "booking"), "codec-server", "--port", str(port)]
+    return args, ui_endpoint(f"http://127.0.0.1:{port}", env["OPS_TOKEN"])
 
 
 def run_dev(settings: Settings) -> int:
@@ -130,6 +162,15 @@ def run_dev(settings: Settings) -> int:
     signal.signal(signal.SIGINT, on_signal)
     env = dict(os.environ)  # children inherit the user's configuration
     env.setdefault("LOG_JSON", "false")
+    ops_token = dev_ops_token(settings)
+    assert ops_token is not None
+    env["OPS_TOKEN"] = ops_token
+    codec = _codec_server_args(settings, env)
+    if codec is None:
+        console.print(
+            "[yellow]PAYLOAD_ENCRYPTION_KEYS is not set: customer names and phone numbers "
+            "are stored in Temporal in clear (fine for a demo; README, Configuration).[/]"
+        )
     started = time.monotonic()
     try:
         host, _, port = settings.temporal_address.rpartition(":")
@@ -151,9 +192,16 @@ def run_dev(settings: Settings) -> int:
                 "--log-level",
                 "warn",
                 *cli_flags(),
+                *(["--ui-codec-endpoint", codec[1]] if codec else []),
             ],
             env,
         )
+        if codec:
+            console.print("[bold]starting the codec server[/] (the UI decrypts through it) ...")
+            sup.start("codec-server", codec[0], env)
+            _wait_http(
+                f"http://127.0.0.1:{settings.codec_server_port}/healthz", "codec server", sup
+            )
         if settings.database_url:
             database_url = settings.database_url
         else:
@@ -181,7 +229,7 @@ def run_dev(settings: Settings) -> int:
         sup.start("api", [str(BIN / "booking"), "api"], env)
         api = f"http://127.0.0.1:{settings.api_port}"
         _wait_http(f"{api}/healthz", "API", sup)
-        _print_ready(settings, env, time.monotonic() - started)
+        _print_ready(settings, env, time.monotonic() - started, codec=codec is not None)
         while not stopping:
             if problem := sup.failed():
                 console.print(f"[red]{problem}; stopping[/]")
@@ -201,12 +249,18 @@ def run_dev(settings: Settings) -> int:
         console.print("all processes stopped")
 
 
-def _print_ready(settings: Settings, env: dict[str, str], seconds: float) -> None:
+def _print_ready(settings: Settings, env: dict[str, str], seconds: float, *, codec: bool) -> None:
     api = f"http://127.0.0.1:{settings.api_port}"
     table = Table(title=f"booking dev is up ({seconds:.1f} s)", show_header=False)
-    table.add_row("API docs", f"{api}/docs")
+    table.add_row("API docs", f"{api}/docs (user: any, password: OPS_TOKEN)")
     table.add_row("Temporal UI", f"http://localhost:{settings.temporal_ui_port}")
-    table.add_row("API metrics", f"{api}/metrics")
+    table.add_row(
+        "Codec server",
+        f"http://127.0.0.1:{settings.codec_server_port} (the UI shows payloads decrypted)"
+        if codec
+        else "off: PAYLOAD_ENCRYPTION_KEYS is not set, payloads are stored in clear",
+    )
+    table.add_row("API metrics", f"{api}/metrics (Bearer OPS_TOKEN)")
     table.add_row(
         "Worker metrics",
         f"http://127.0.0.1:{settings.worker_metrics_port}/metrics (app), "
@@ -214,5 +268,6 @@ def _print_ready(settings: Settings, env: dict[str, str], seconds: float) -> Non
     )
     table.add_row("Cal.com", env.get("CALCOM_API_URL", settings.calcom_base_url))
     table.add_row("RETELL_API_KEY", env["RETELL_API_KEY"])
+    table.add_row("OPS_TOKEN", env["OPS_TOKEN"])
     console.print(table)
     console.print("Next: in another terminal run [bold]booking call[/] (.venv/bin/booking call).")

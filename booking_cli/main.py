@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 from config import get_settings
 
@@ -18,6 +19,17 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _configuration() -> None:
+    # Read the settings before any command: a malformed variable (PAYLOAD_ENCRYPTION_KEYS,
+    # a port ...) stops every command with the variable named and its value not shown.
+    try:
+        get_settings()
+    except ValidationError as exc:
+        typer.echo(f"configuration error: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 @app.command()
@@ -106,6 +118,66 @@ def calsim(
     )
 
 
+@app.command("codec-server")
+def codec_server(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[
+        int | None, typer.Option(help="Port (default: CODEC_SERVER_PORT, 8234).")
+    ] = None,
+    ui_endpoint_for: Annotated[
+        str | None,
+        typer.Option(
+            help="Print the codec endpoint URL for a Temporal UI reaching this server at "
+            "this base URL (e.g. https://codec.example.com), then exit."
+        ),
+    ] = None,
+) -> None:
+    """Decrypt payloads for the Temporal UI and CLI (Temporal's codec server protocol).
+
+    POST /encode and /decode need Authorization: Bearer <OPS_TOKEN> (temporal CLI:
+    --codec-endpoint http://localhost:8234 --codec-auth "Bearer $OPS_TOKEN"); a Temporal UI
+    uses the endpoint URL --ui-endpoint-for prints. CORS: CODEC_CORS_ORIGINS.
+    """
+    from booking_cli.codec import print_ui_endpoint, run_codec_server
+
+    settings = get_settings()
+    if ui_endpoint_for:
+        print_ui_endpoint(settings, ui_endpoint_for)
+        return
+    run_codec_server(settings, host=host, port=port or settings.codec_server_port)
+
+
+@app.command()
+def forget(
+    phone: Annotated[str, typer.Option(help="The customer's phone number, in any format.")],
+    region: Annotated[
+        str | None,
+        typer.Option(
+            help="Country for numbers without +country code (default: the salon's, from "
+            "SALON_TIMEZONE, e.g. DE)."
+        ),
+    ] = None,
+    database_url: Annotated[
+        str | None, typer.Option(help="SQLAlchemy URL (default: DATABASE_URL).")
+    ] = None,
+) -> None:
+    """Remove a customer's name, phone and e-mail from our database (idempotent).
+
+    Appointments stay, anonymised; the command lists what changed and what is kept
+    elsewhere (Cal.com bookings, Temporal histories until the namespace's retention).
+    """
+    from booking_cli.forget import run_forget
+
+    settings = get_settings()
+    url = database_url or settings.database_url
+    if not url:
+        typer.echo("DATABASE_URL is not set.", err=True)
+        raise typer.Exit(2)
+    raise typer.Exit(
+        asyncio.run(run_forget(settings, phone=phone, region=region, database_url=url))
+    )
+
+
 @app.command()
 def replay(
     files: Annotated[
@@ -148,7 +220,7 @@ def call(
 ) -> None:
     """Drive a realistic signed Retell call against a running API (see `make dev`)."""
     from booking_cli.call import CallScript, run_call
-    from booking_cli.dev import dev_retell_key
+    from booking_cli.dev import dev_ops_token, dev_retell_key
 
     settings = get_settings()
     if conflict not in ("none", "page", "api"):
@@ -166,6 +238,7 @@ def call(
         calsim_url=settings.calcom_api_url or f"http://127.0.0.1:{settings.calsim_port}",
         namespace=settings.temporal_namespace,
         temporal_ui=f"http://localhost:{settings.temporal_ui_port}",
+        ops_token=dev_ops_token(settings, create=False),
     )
     raise typer.Exit(run_call(script))
 

@@ -1,4 +1,5 @@
-"""``booking replay``: replay histories with the worker's workflows and data converter."""
+"""``booking replay``: replay histories with the worker's workflows and data converter
+(decrypting with ``PAYLOAD_ENCRYPTION_KEYS`` when set; unencrypted histories replay too)."""
 
 from __future__ import annotations
 
@@ -9,16 +10,18 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from config import Settings
+from payload_codec import KeyRing
 from workflows.call import CallWorkflow
 from workflows.connect import connect
-from workflows.converter import data_converter
+from workflows.converter import data_converter_for
 from workflows.outside_booking import CalcomBookingEventWorkflow
 
 WORKFLOWS = [CallWorkflow, CalcomBookingEventWorkflow]
 
 
-def replayer() -> Replayer:
-    return Replayer(workflows=WORKFLOWS, data_converter=data_converter)
+def replayer(keys: KeyRing | None = None) -> Replayer:
+    """A replayer of the project's workflows; ``keys`` decrypt encrypted histories."""
+    return Replayer(workflows=WORKFLOWS, data_converter=data_converter_for(keys))
 
 
 def load_history(path: Path) -> WorkflowHistory:
@@ -31,7 +34,7 @@ async def run_replay(settings: Settings, files: list[Path], query: str | None, l
     console = Console()
     failures = 0
     total = 0
-    rp = replayer()
+    rp = replayer(settings.payload_key_ring)
     for path in files:
         total += 1
         try:

@@ -13,6 +13,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.messages import CallInput
+from payload_codec.keys import KeyRing, parse_key_ring
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEMO_CATALOG_PATH = PROJECT_ROOT / "domain" / "demo_catalog.toml"
@@ -25,8 +26,13 @@ DEFAULT_FALLBACK_EMAIL = "kein-kontakt@salon.invalid"
 class Settings(BaseSettings):
     """Runtime configuration, from the environment (and ``.env`` when present)."""
 
+    # hide_input_in_errors: a malformed secret must not be echoed by a validation error.
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+        hide_input_in_errors=True,
     )
 
     # Temporal
@@ -62,6 +68,12 @@ class Settings(BaseSettings):
     api_port: int = 8000
     # Largest request body read (1 MiB: Retell's call_ended carries the whole transcript).
     api_max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+
+    # Customer data: the ops endpoints' token, the Temporal payload keys (issue 18)
+    ops_token: SecretStr | None = None
+    payload_encryption_keys: SecretStr | None = None
+    codec_server_port: int = 8234
+    codec_cors_origins: str = "http://localhost:8233"  # comma-separated; the Temporal UI
 
     # Extensions (documented in README "Configuration")
     check_budget_seconds: float = Field(default=2.5, gt=0, le=30)
@@ -104,9 +116,34 @@ class Settings(BaseSettings):
             raise ValueError("BOOKING_FALLBACK_EMAIL must be an e-mail address")
         return value.strip()
 
+    @field_validator("ops_token", "payload_encryption_keys", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """``OPS_TOKEN=`` (empty) is no token, not the empty token."""
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("payload_encryption_keys")
+    @classmethod
+    def _keys_parse(cls, value: SecretStr | None) -> SecretStr | None:
+        """Fail at start-up, naming the variable, when the key list is malformed."""
+        if value is not None:
+            parse_key_ring(value.get_secret_value())
+        return value
+
     @property
     def calcom_base_url(self) -> str:
         return (self.calcom_api_url or "https://api.cal.com").rstrip("/")
+
+    @property
+    def payload_key_ring(self) -> KeyRing | None:
+        """The Temporal payload keys, or None when encryption is off."""
+        if self.payload_encryption_keys is None:
+            return None
+        return parse_key_ring(self.payload_encryption_keys.get_secret_value())
+
+    @property
+    def codec_cors_origin_list(self) -> list[str]:
+        return [o.strip().rstrip("/") for o in self.codec_cors_origins.split(",") if o.strip()]
 
 
 @lru_cache(maxsize=1)

@@ -18,7 +18,7 @@ from importlib import resources
 
 import phonenumbers
 
-__all__ = ["region_for_timezone", "to_e164"]
+__all__ = ["masked", "national_digits", "region_for_timezone", "to_e164"]
 
 # Longer than any phone number said with spaces and an extension; longer input is noise.
 _MAX_INPUT = 64
@@ -78,3 +78,14 @@ def to_e164(raw: str | None, region: str | None) -> str | None:
     if not phonenumbers.is_valid_number(number):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def national_digits(e164: str) -> str:
+    """The national significant number's digits (``+491712345678`` -> ``1712345678``):
+    every way of writing the number ends with them."""
+    return str(phonenumbers.parse(e164).national_number)
+
+
+def masked(e164: str) -> str:
+    """A number shown without revealing it (``+49**********78``) for confirmations."""
+    return e164[:3] + "*" * (len(e164) - 5) + e164[-2:]

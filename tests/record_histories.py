@@ -3,12 +3,18 @@
 ``make histories`` (``python -m tests.record_histories``) starts a Temporal dev server,
 PostgreSQL and the Cal.com simulator, drives every path of the call workflow and writes
 each closed workflow's history as JSON. ``tests/test_replay.py`` replays them all.
+
+Two kinds: the plain ones (``SCENARIOS``) are histories as written before payload
+encryption (no codec), the ``encrypted_*`` ones (``ENCRYPTED_SCENARIOS``) are written
+through the codec with the suite's public TEST key (``tests.harness.TEST_PAYLOAD_KEYS``).
+``python -m tests.record_histories encrypted_booked ...`` records only the named ones.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
@@ -20,11 +26,13 @@ from config.settings import DEMO_CATALOG_PATH
 from contracts.messages import CallEnded, CancelHold, Customer, ExtendHold, StartBooking
 from domain.catalog import load_catalog
 from tests.harness import (
+    TEST_PAYLOAD_KEYS,
     CallStack,
     call_stack,
     next_open_day,
     start_postgres_server,
     start_temporal,
+    with_codec,
 )
 from workflows.call import CallWorkflow
 from workflows.outside_booking import CalcomBookingEvent, CalcomBookingEventWorkflow
@@ -165,19 +173,37 @@ SCENARIOS: dict[str, Scenario] = {
 }
 
 
-async def record() -> None:
+# Through the codec: customer data in update arguments, encoded failure messages.
+ENCRYPTED_SCENARIOS: dict[str, Scenario] = {
+    "encrypted_booked": booked,
+    "encrypted_compensated": compensated,
+}
+
+
+async def record(only: set[str] | None = None) -> None:
+    """Record every scenario (or those named in ``only``) into ``tests/histories/``."""
     HISTORIES.mkdir(exist_ok=True)
+    everything = {
+        **{name: (scenario, None) for name, scenario in SCENARIOS.items()},
+        **{name: (scenario, TEST_PAYLOAD_KEYS) for name, scenario in ENCRYPTED_SCENARIOS.items()},
+    }
+    unknown = (only or set()) - set(everything)
+    if unknown:
+        raise SystemExit(f"no such scenario: {', '.join(sorted(unknown))}")
     pg = start_postgres_server()
     catalog = load_catalog(DEMO_CATALOG_PATH)
     env = await start_temporal()
     try:
         with SimulatorServer(catalog) as server:
             control = SimControl(server.url)
-            for name, scenario in SCENARIOS.items():
+            for name, (scenario, keys) in everything.items():
+                if only and name not in only:
+                    continue
                 await control.reset()
                 url = pg.create_database(migrate=True)
+                client = with_codec(env.client, keys)
                 try:
-                    async with call_stack(env.client, url, server) as stack:
+                    async with call_stack(client, url, server) as stack:
                         call_id = await scenario(stack, control, f"history-{name}")
                         handle = stack.handle(call_id or f"history-{name}")
                         await handle.signal(CallWorkflow.call_ended, CallEnded())
@@ -193,4 +219,4 @@ async def record() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(record())
+    asyncio.run(record(set(sys.argv[1:]) or None))

@@ -1,4 +1,5 @@
-"""Which starts are offered instead, with the demo catalog's services and opening hours."""
+"""Which starts are offered instead, with the demo salon's opening hours and the fixed
+lengths of tests/catalogs/simulator.toml (perm 120 min: A 45, B 15, gap 30, D 30)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from domain.catalog import Catalog, load_catalog
 from domain.planning import Plan, plan_service
 
 BERLIN = ZoneInfo("Europe/Berlin")
-DEMO = Path(__file__).resolve().parent.parent / "domain" / "demo_catalog.toml"
+DEMO = Path(__file__).resolve().parent / "catalogs" / "simulator.toml"
 THURSDAY = date(2026, 11, 26)
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=BERLIN)
 

@@ -27,6 +27,8 @@ KEY = "key_test_api_0123456789abcdef"
 ISO = re.compile(r"\d{4}-\d{2}-\d{2}|T\d{2}:")  # never said to a caller
 ZONE = ZoneInfo("Europe/Berlin")
 CALCOM_SECRET = "whsec_test_api"
+OPS_TOKEN = "ops_test_api_9f8e7d6c5b4a"
+OPS = {"Authorization": f"Bearer {OPS_TOKEN}"}
 
 
 def settings_for(task_queue: str, **overrides: Any) -> Settings:
@@ -34,6 +36,7 @@ def settings_for(task_queue: str, **overrides: Any) -> Settings:
         "retell_api_key": KEY,
         "temporal_task_queue": task_queue,
         "calcom_webhook_secret": CALCOM_SECRET,
+        "ops_token": OPS_TOKEN,
     }
     values.update(overrides)
     return Settings(**values)
@@ -194,12 +197,12 @@ async def test_check_then_book_a_perm_through_the_api(http, sim, stack):
 
     status = await fn(http, call_id, "booking_status", {})
     assert status["status"] == "booked" and status["appointment_id"] == booking["appointment_id"]
-    state = await http.get(f"/calls/{call_id}")
+    state = await http.get(f"/calls/{call_id}", headers=OPS)
     assert state.status_code == 200 and state.json()["status"] == "booked"
     described = await stack.handle(call_id).describe()
     weekday = ["Mo", "Di", "Mi", "Do", "Fr", "Sa", "So"][day.weekday()]
     assert await described.static_summary() == f"Dauerwelle, {weekday} {day:%d.%m.} 10:45"
-    assert (await http.get("/calls/no-such-call")).status_code == 404
+    assert (await http.get("/calls/no-such-call", headers=OPS)).status_code == 404
 
 
 async def test_a_taken_slot_is_answered_with_german_alternatives(http):
@@ -401,7 +404,7 @@ async def test_unreachable_temporal_answers_pending_in_german_never_500():
 
 async def test_metrics_count_answers_by_function_and_outcome(http):
     await fn(http, unique("api-m"), "booking_status", {})
-    text = (await http.get("/metrics")).text
+    text = (await http.get("/metrics", headers=OPS)).text
     assert 'api_requests_total{function="booking_status",outcome="no_booking"}' in text
     assert "api_request_seconds_bucket" in text
 

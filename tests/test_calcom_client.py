@@ -23,6 +23,7 @@ from calcom.errors import (
 )
 from calcom.models import Attendee, BookingRequest
 from tests.harness import free_port, next_open_day
+from tests.simulator_catalog import demo_catalog, simulator  # noqa: F401 (fixtures)
 
 ZONE = "Europe/Berlin"
 PHONE = "+4917612345678"
@@ -47,9 +48,9 @@ def request(event_type_id: int, start: datetime, minutes: int, **fields: Any) ->
 
 # ------------------------------------------------------------------ operations
 async def test_slots_are_typed_ranges_in_the_salon_zone(calcom):
-    start = next_open_day(hour=10)
-    slots = await calcom.get_slots(2001, start, start + timedelta(hours=1), ZONE)
-    assert [s.start for s in slots] == [start + timedelta(minutes=m) for m in (0, 15, 30, 45)]
+    start = next_open_day(hour=9)  # opening time: the 45-minute grid starts here
+    slots = await calcom.get_slots(2001, start, start + timedelta(hours=3), ZONE)
+    assert [s.start for s in slots] == [start + timedelta(minutes=m) for m in (0, 45, 90, 135)]
     assert all(s.end - s.start == timedelta(minutes=45) for s in slots)
     assert slots[0].start.utcoffset() == start.utcoffset()
 

@@ -87,19 +87,31 @@ async def test_second_caller_gets_alternatives_for_a_held_slot(stack, sim):
     assert 1 <= len(second.alternatives) <= 3
     for alt in second.alternatives:
         assert alt.start != start
-        assert alt.end - alt.start == timedelta(minutes=90)
+        assert alt.end - alt.start == timedelta(
+            minutes=stack.catalog.service("Färben").total_minutes
+        )
     # Nothing of the second caller's attempt is left behind.
     assert len((await sim.state())["reservations"]) == 2
 
 
 async def test_booking_inside_another_plans_processing_gap_is_possible(stack, sim):
+    """Färben at 9:00 is A 9:00-9:35, a 35-minute gap, D 10:10-10:40 (stylist-1). Cal.com's
+    15-minute Bartpflege grid restarts at 9:45 after A: the stylist does a beard there."""
     start = next_open_day(hour=9)
-    perm = await stack.check(unique("perm"), "Färben", start)  # A 9:00-9:30, gap until 10:00
-    assert perm.available
+    colour = unique("colour")
+    assert (await stack.check(colour, "Färben", start)).available
+    booked = await stack.handle(colour).execute_update(
+        CallWorkflow.start_booking, StartBooking(customer=CUSTOMER)
+    )
+    assert booked.status == "booked"
 
-    in_gap = await stack.check(unique("beard"), "Bartpflege", start + timedelta(minutes=30))
+    in_gap = await stack.check(unique("beard"), "Bartpflege", start + timedelta(minutes=45))
+    five_into_a = await stack.check(unique("early"), "Bartpflege", start + timedelta(minutes=30))
+    five_into_d = await stack.check(unique("late"), "Bartpflege", start + timedelta(minutes=60))
 
     assert in_gap.outcome == "held"
+    assert five_into_a.outcome == "slot_taken", "9:30-9:45 overlaps A (until 9:35) by 5 min"
+    assert five_into_d.outcome == "slot_taken", "10:00-10:15 overlaps D (from 10:10) by 5 min"
 
 
 async def test_outside_booking_during_the_hold_marks_it_lost(stack, sim, temporal_client):

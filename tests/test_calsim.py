@@ -13,6 +13,7 @@ import pytest
 
 from calcom.wire import utc_iso
 from tests.harness import next_open_day
+from tests.simulator_catalog import demo_catalog, simulator  # noqa: F401 (fixtures)
 
 SLOTS = {"cal-api-version": "2024-09-04"}
 BOOKINGS = {"cal-api-version": "2024-08-13"}

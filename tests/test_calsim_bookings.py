@@ -11,6 +11,7 @@ from calcom import wire
 from calcom.wire import utc_iso
 from calsim.control import SimControlError
 from tests.harness import next_open_day
+from tests.simulator_catalog import demo_catalog, simulator  # noqa: F401 (fixtures)
 from tests.test_calsim import BOOKINGS, assert_error, book, booking_body, http, reserve
 
 __all__ = ["http"]  # the fixture, re-used from test_calsim
@@ -33,7 +34,7 @@ async def test_booking_shape(http):
     assert data["end"] == utc_iso(start + timedelta(minutes=45))
     assert data["duration"] == 45
     assert data["eventType"]["id"] == 2001 and data["eventTypeId"] == 2001
-    assert data["hosts"][0]["username"] == "ben"
+    assert data["hosts"][0]["username"] == "stylist-2"
     assert data["attendees"][0]["phoneNumber"] == "+4930123456"
     assert data["attendees"][0]["language"] == "de"
     assert data["metadata"] == {"workflow_id": "call-x", "segment": "A"}

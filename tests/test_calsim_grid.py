@@ -21,6 +21,7 @@ from calsim.event_types import (
     load_settings,
 )
 from calsim.server import SimulatorServer
+from tests.simulator_catalog import demo_catalog, simulator  # noqa: F401 (fixtures)
 from tests.test_calsim import SLOTS, assert_error, book, http, reserve
 
 __all__ = ["http"]  # the fixture, re-used from test_calsim
@@ -274,9 +275,7 @@ async def test_reservations_drop_slots_but_bookings_restart_the_grid(http, day):
 # ------------------------------------------------------------------ settings
 async def test_event_types_start_at_calcoms_defaults_and_reset_restores_them(sim):
     listed = await sim.event_types()
-    assert [e["id"] for e in listed] == [
-        1001, 1002, 1003, 1004, 1101, 1102, 1103, 2001, 2002, 2004, 2101, 2102, 2104, 3001, 3004
-    ]  # fmt: skip
+    assert [e["id"] for e in listed] == [1001, 1002, 1003, 1004, 2001, 2002, 2004, 3001, 3004]
     for e in listed:
         assert e["slotInterval"] is None and e["minimumBookingNotice"] == 120
         assert e["beforeEventBuffer"] == 0 and e["afterEventBuffer"] == 0

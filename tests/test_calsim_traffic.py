@@ -19,6 +19,7 @@ from calcom import wire
 from calsim.control import SimControl
 from calsim.server import SimulatorServer
 from tests.harness import assert_eventually, next_open_day
+from tests.simulator_catalog import demo_catalog, simulator  # noqa: F401 (fixtures)
 from tests.test_calsim import BOOKINGS, SLOTS, assert_error, book, http, reserve
 
 __all__ = ["http"]

@@ -37,8 +37,15 @@ from workflows.search_attributes import ALL_KEYS
 COMPOSE_FILE = PROJECT_ROOT / "docker-compose.yml"
 DOCKERFILE = PROJECT_ROOT / "Dockerfile"
 SETUP_SCRIPT = PROJECT_ROOT / "deploy" / "temporal" / "setup.sh"
-APP_SERVICES = ("migrate", "worker", "api")
-SECRETS = ("RETELL_API_KEY", "CALCOM_API_KEY", "CALCOM_WEBHOOK_SECRET", "POSTGRES_PASSWORD")
+APP_SERVICES = ("migrate", "worker", "api", "codec-server")
+SECRETS = (
+    "RETELL_API_KEY",
+    "CALCOM_API_KEY",
+    "CALCOM_WEBHOOK_SECRET",
+    "POSTGRES_PASSWORD",
+    "OPS_TOKEN",
+    "PAYLOAD_ENCRYPTION_KEYS",
+)
 TYPE_NAMES = {"KEYWORD": "Keyword", "DATETIME": "Datetime"}
 
 
@@ -108,8 +115,11 @@ def test_secrets_are_required_from_the_environment_never_written_down() -> None:
     passed = {**_env("worker"), **_env("api"), **_env("postgresql")}
     for name in SECRETS:
         assert re.search(rf"\$\{{{name}:-", text) is None, f"{name} has a default"
-    for name in ("RETELL_API_KEY", "CALCOM_API_KEY", "CALCOM_WEBHOOK_SECRET"):
+    for name in ("RETELL_API_KEY", "CALCOM_API_KEY", "CALCOM_WEBHOOK_SECRET", "OPS_TOKEN"):
         assert re.fullmatch(rf"\$\{{{name}:\?.+\}}", passed[name]), name
+    for service in ("worker", "api", "codec-server"):  # all of them read or write payloads
+        keys = _env(service)["PAYLOAD_ENCRYPTION_KEYS"]
+        assert re.fullmatch(r"\$\{PAYLOAD_ENCRYPTION_KEYS:\?.+\}", keys), service
     assert re.fullmatch(r"\$\{POSTGRES_PASSWORD:\?.+\}", passed["POSTGRES_PASSWORD"])
 
 
@@ -275,7 +285,7 @@ def test_dockerfile_runs_the_projects_console_script_as_a_non_root_user() -> Non
 def test_compose_commands_are_commands_of_the_booking_script() -> None:
     commands = set(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
     for service in APP_SERVICES:
-        program, command = _service(service)["command"]
+        program, command, *_options = _service(service)["command"]
         assert program == "booking"
         assert command in commands
     assert _service("worker")["command"] == ["booking", "worker"]

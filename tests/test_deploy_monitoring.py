@@ -34,6 +34,8 @@ PROJECT_METRICS: dict[str, tuple[str, set[str]]] = {
     "booking_compensations": ("counter", {"reason"}),
     "booking_race_detections": ("counter", {"stage"}),
     "booking_workflows_open": ("gauge", {"status"}),
+    "booking_recording_failures": ("counter", {"step"}),
+    "booking_degraded_holds": ("counter", {"reason"}),
     "calcom_request_seconds": ("histogram", {"endpoint", "status"}),
     "api_requests": ("counter", {"function", "outcome"}),
     "api_request_seconds": ("histogram", {"function"}),
@@ -129,6 +131,8 @@ def test_alerts_cover_every_documented_metric_and_only_those() -> None:
         ("CompoundBookingLatencyHigh", "booking_duration_seconds_bucket"),
         ("BookingCompensationRateHigh", "booking_compensations_total"),
         ("BookingWorkflowsStuck", "booking_workflows_open"),
+        ("BookingUnrecorded", "booking_recording_failures_total"),
+        ("HoldsWithoutReservationHigh", "booking_degraded_holds_total"),
         ("CalcomErrorRateHigh", "calcom_request_seconds_count"),
         ("ApiServerErrorsHigh", "api_requests_total"),
         (
@@ -175,6 +179,20 @@ def test_prometheus_loads_the_rules_and_scrapes_the_compose_services() -> None:
         "temporal-sdk": [f"worker:{metrics_port + 1}"],  # worker.py: the SDK's port
     }
     assert "./deploy/prometheus:/etc/prometheus:ro" in compose["prometheus"]["volumes"]
+
+
+def test_prometheus_scrapes_the_apis_metrics_with_the_ops_token() -> None:
+    """The API's /metrics answers 401 without OPS_TOKEN: Prometheus reads it from the
+    compose secret made from the same variable the API gets."""
+    jobs = {j["job_name"]: j for j in yaml.safe_load(PROMETHEUS.read_text())["scrape_configs"]}
+    compose = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())
+    auth = jobs["booking-api"]["authorization"]
+    assert auth["type"] == "Bearer"
+    assert auth["credentials_file"] == "/run/secrets/ops_token"
+    assert "ops_token" in compose["services"]["prometheus"]["secrets"]
+    assert compose["secrets"]["ops_token"] == {"environment": "OPS_TOKEN"}
+    assert compose["services"]["api"]["environment"]["OPS_TOKEN"].startswith("${OPS_TOKEN:?")
+    assert "authorization" not in jobs["booking-worker"]  # the worker's port is internal
 
 
 def test_target_down_alert_watches_every_scrape_job() -> None:

@@ -1,6 +1,8 @@
 """The front door: ``booking dev`` runs the whole system on embedded defaults, ``booking
-call`` books a demo appointment through it, the workflow is found in Temporal by
-``BookingStatus="booked"``, and Ctrl-C leaves no process behind."""
+call`` books a demo appointment through it (and reads the call's state with the
+generated ``OPS_TOKEN``), the workflow is found in Temporal by ``BookingStatus="booked"``,
+its payloads are encrypted and the Temporal UI decrypts them through the codec server,
+and Ctrl-C leaves no process behind."""
 
 from __future__ import annotations
 
@@ -14,9 +16,10 @@ from pathlib import Path
 
 import httpx
 import psutil
+from google.protobuf import json_format
 from temporalio.client import Client
 
-from tests.harness import assert_eventually, free_port
+from tests.harness import TEST_KEY_1, assert_eventually, free_port
 
 BIN = Path(sys.executable).parent
 
@@ -31,6 +34,25 @@ async def _booked_workflows(address: str) -> list[str]:
         return ids
 
     return await assert_eventually(found, timeout=20)
+
+
+async def _update_payloads(address: str, workflow_id: str) -> list[dict]:
+    """The update arguments of a workflow as stored (fetched without any codec)."""
+    client = await Client.connect(address)
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    accepted = [
+        event.workflow_execution_update_accepted_event_attributes.accepted_request
+        for event in history.events
+        if event.HasField("workflow_execution_update_accepted_event_attributes")
+    ]
+    return [json_format.MessageToDict(p) for a in accepted for p in a.input.args.payloads]
+
+
+def _customer_readable(payloads: list[dict]) -> bool:
+    import base64
+
+    raw = b"".join(base64.b64decode(p.get("data", "")) for p in payloads)
+    return "Müller".encode() in raw
 
 
 def _wait_ready(url: str, proc: subprocess.Popen, timeout: float = 180.0) -> None:
@@ -56,9 +78,12 @@ def test_booking_dev_then_booking_call_books_and_ctrl_c_leaves_nothing(tmp_path)
         "API_PORT": str(api_port),
         "CALSIM_PORT": str(calsim_port),
         "WORKER_METRICS_PORT": str(free_port(pair=True)),
+        "CODEC_SERVER_PORT": str(free_port()),
+        "PAYLOAD_ENCRYPTION_KEYS": TEST_KEY_1,  # the suite's public TEST key
     }
-    for inherited in ("DATABASE_URL", "CALCOM_API_URL", "CALCOM_API_KEY", "RETELL_API_KEY"):
-        env.pop(inherited, None)  # embedded defaults, as on a fresh laptop
+    inherited = ("DATABASE_URL", "CALCOM_API_URL", "CALCOM_API_KEY", "RETELL_API_KEY", "OPS_TOKEN")
+    for name in (*inherited, "CODEC_CORS_ORIGINS"):
+        env.pop(name, None)  # embedded defaults, as on a fresh laptop
     log = (tmp_path / "dev.log").open("wb")
     dev = subprocess.Popen([str(BIN / "booking"), "dev"], env=env, stdout=log, stderr=log)
     children: list[psutil.Process] = []
@@ -77,9 +102,30 @@ def test_booking_dev_then_booking_call_books_and_ctrl_c_leaves_nothing(tmp_path)
         assert call.returncode == 0, call.stdout + call.stderr
         assert "booked" in call.stdout
         assert "Temporal UI: http://localhost:" in call.stdout
+        # booking call found the token booking dev generated, and the API accepted it.
+        assert "): booked, appointment apt_" in call.stdout, call.stdout
+        token = (tmp_path / "data" / "ops_token").read_text().strip()
+        metrics = f"http://127.0.0.1:{api_port}/metrics"
+        assert httpx.get(metrics).status_code == 401
+        assert httpx.get(metrics, headers={"Authorization": f"Bearer {token}"}).status_code == 200
 
-        booked = asyncio.run(_booked_workflows(f"127.0.0.1:{temporal_port}"))
+        address = f"127.0.0.1:{temporal_port}"
+        booked = asyncio.run(_booked_workflows(address))
         assert len(booked) == 1 and booked[0].startswith("call-call_demo_")
+        stored = asyncio.run(_update_payloads(address, booked[0]))
+        assert stored and not _customer_readable(stored)  # encrypted in Temporal
+        # The UI was started with the codec endpoint and may call it from its origin.
+        ui = f"http://localhost:{env['TEMPORAL_UI_PORT']}"
+        settings = httpx.get(f"http://127.0.0.1:{env['TEMPORAL_UI_PORT']}/api/v1/settings")
+        endpoint = settings.json()["Codec"]["Endpoint"]
+        assert endpoint.startswith(f"http://127.0.0.1:{env['CODEC_SERVER_PORT']}/ui-")
+        decoded = httpx.post(
+            f"{endpoint}/decode",
+            json={"payloads": stored},
+            headers={"Origin": ui, "X-Namespace": "default"},
+        )
+        assert decoded.status_code == 200 and decoded.headers["access-control-allow-origin"] == ui
+        assert _customer_readable(decoded.json()["payloads"])
     finally:
         dev.send_signal(signal.SIGINT)  # what Ctrl-C sends
         code = dev.wait(timeout=60)

@@ -15,13 +15,13 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
-from config.settings import DEMO_CATALOG_PATH
 from domain.catalog import load_catalog
 from domain.planning import plan_service
 from store import holds as store
 from store.db import create_engine_for
 from store.schema import alembic_config, current_revision, downgrade_to_base, upgrade_to_head
 from tests.harness import next_open_day
+from tests.simulator_catalog import CATALOG_PATH as SIMULATOR_CATALOG
 
 NOW = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 # The newest migration (one head: migrations form a single line).
@@ -39,8 +39,9 @@ async def engine(database_url):
 
 
 def specs_for(service_name: str, start: datetime) -> list[store.ClaimSpec]:
-    """The staffed segments of a demo-catalog service as claims."""
-    catalog = load_catalog(DEMO_CATALOG_PATH)
+    """The staffed segments of a service as claims (tests/catalogs/simulator.toml: the
+    fixed lengths these tests' offsets are written for)."""
+    catalog = load_catalog(SIMULATOR_CATALOG)
     plan = plan_service(catalog.service(service_name), start)
     return [
         store.ClaimSpec(
@@ -77,7 +78,7 @@ async def test_fifty_concurrent_acquisitions_yield_exactly_one_hold(engine, run)
     assert len(winners) == 1
     losers = [r for _, r in results if not r.acquired]
     assert all(r.conflicts for r in losers), "a loser is told who holds the slot"
-    rows = await store.list_claims(engine, resource="ben")
+    rows = await store.list_claims(engine, resource="stylist-2")
     held = [c for c in rows if c.status == "held"]
     assert {c.hold_id for c in held} == set(winners)
     assert sorted(c.segment_key for c in held) == ["A", "B", "D"]
@@ -93,17 +94,17 @@ async def test_partial_overlap_conflicts_segment_a_against_segment_d(engine):
     assert [c.hold_id for c in r2.conflicts] == [hold]
     assert r2.conflicts[0].start == first + timedelta(minutes=90)  # segment D of the first
     # All or none: the loser left no claim behind (its B and D did not overlap anything).
-    assert [c.hold_id for c in await store.list_claims(engine, resource="ben")] == [hold] * 3
+    assert [c.hold_id for c in await store.list_claims(engine, resource="stylist-2")] == [hold] * 3
 
 
 async def test_a_booking_inside_another_plans_processing_gap_succeeds(engine):
     """Färben at 10:00: A 10:00-10:30, processing gap 10:30-11:00, D 11:00-11:30, all on
-    Anna. A 30-minute Herrenhaarschnitt on the same stylist at 10:30 fits in the gap."""
+    stylist-1. A 30-minute Herrenhaarschnitt on the same stylist at 10:30 fits in the gap."""
     start = next_open_day(hour=10)
     _, dye = await acquire(engine, specs_for("Färben", start))
     assert dye.acquired
     cut = specs_for("Herrenhaarschnitt", start + timedelta(minutes=30))
-    assert cut[0].resource == "anna"
+    assert cut[0].resource == "stylist-1"
     _, r = await acquire(engine, cut)
     assert r.acquired, r.conflicts
     # ...but not a minute longer than the gap: 10:45 would run into D.
@@ -131,7 +132,7 @@ async def test_expired_hold_does_not_block_even_if_nobody_released_it(engine):
     assert not await store.hold_is_active(engine, hold_id=old, now=later)
     new, r2 = await acquire(engine, specs, now=later, expires_at=later + timedelta(seconds=90))
     assert r2.acquired
-    statuses = {c.hold_id: c.status for c in await store.list_claims(engine, resource="anna")}
+    statuses = {c.hold_id: c.status for c in await store.list_claims(engine, resource="stylist-1")}
     assert statuses == {old: "expired", new: "held"}
     # The stale hold can no longer be extended into the new one's time.
     assert not await store.extend_hold(
@@ -278,7 +279,7 @@ async def test_the_constraint_itself_rejects_overlap_written_behind_our_back(eng
             await conn.execute(
                 text(
                     "INSERT INTO claims (hold_id, call_id, segment_key, resource, start_at,"
-                    " end_at, status, expires_at) VALUES ('x', 'y', 'A', 'anna', :s, :e,"
+                    " end_at, status, expires_at) VALUES ('x', 'y', 'A', 'stylist-1', :s, :e,"
                     " 'booked', NULL)"
                 ),
                 {"s": start + timedelta(minutes=10), "e": start + timedelta(minutes=40)},

@@ -20,6 +20,8 @@ def details_markdown(state: CallState) -> str:
         lines.append(f"**Hold:** `{state.hold_id}` until {_hm(state.hold_expires_at)}")
         if state.hold_lost:
             lines.append("**Hold lost** to an outside booking")
+        if state.degraded:
+            lines.append("**Degraded:** no Cal.com reservation for some segment (database only)")
     if state.segments:
         lines.append("")
         lines.append("| segment | time (UTC) | resource | status | Cal.com booking |")
