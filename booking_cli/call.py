@@ -125,7 +125,8 @@ def _print_state(client: RetellLikeClient, call_id: str, ops_token: str | None) 
     state = response.json()
     console.print(
         f"Call state (GET /calls/{call_id}): {state.get('status')}, "
-        f"appointment {state.get('appointment_id') or '-'}",
+        f"appointment {state.get('appointment_id') or '-'}, "
+        f"stylist {state.get('stylist') or '-'}",
         soft_wrap=True,
     )
 
