@@ -42,8 +42,10 @@ from domain.horizon import beyond_horizon, last_bookable_day
 from domain.messages import (
     HoldAction,
     msg_available,
+    msg_booking_in_progress,
     msg_booking_status,
     msg_closed_day,
+    msg_day_full,
     msg_extend_limit,
     msg_failed,
     msg_hold_cancelled,
@@ -380,9 +382,9 @@ class Functions:
                 message=message,
             )
         # The API's own reading of opening hours wins; else the workflow's (Cal.com's).
-        hours_problem = error or (outcome if outcome == "outside_opening_hours" else None)
+        hours_problem = error
         names = [a.stylist for a in result.alternatives]
-        if outcome in ("slot_taken", "hold_lost", "outside_opening_hours") and name and start:
+        if outcome in ("slot_taken", "hold_lost") and name and start:
             if hours_problem:
                 message = self._opening_message(hours_problem, name, start, starts, now)
             elif outcome == "hold_lost":
@@ -390,7 +392,11 @@ class Functions:
                     name, start, self.zone, starts, now, stylist=result.stylist, stylists=names
                 )
             else:
-                message = self._taken_message(name, start, result.alternatives, slot, now)
+                message = self._taken_message(
+                    name, start, result.alternatives, slot, now, day_full=result.day_full
+                )
+        elif outcome == "booking":
+            message = msg_booking_in_progress()
         elif outcome == "cancelled":
             message = msg_hold_cancelled()
         elif outcome == "expired" and name and start:
@@ -413,8 +419,11 @@ class Functions:
         alternatives: list[Alternative],
         slot: Slot | None,
         now: datetime,
+        *,
+        day_full: bool = False,
     ) -> str:
-        """Taken: with the stylist asked for (another at the very time first), or at all."""
+        """Taken: with the stylist asked for (another at the very time first), or at all;
+        ``day_full``: nothing else that day either (for the stylist asked for)."""
         starts = [a.start for a in alternatives]
         names = [a.stylist for a in alternatives]
         asked = slot.stylist if slot is not None else None
@@ -422,6 +431,16 @@ class Functions:
             doers = stylist_names(self.catalog, slot.service.stylists)
             return msg_not_offered_by(
                 service, asked.name, doers, start, self.zone, starts, now, stylists=names
+            )
+        if day_full:
+            return msg_day_full(
+                service,
+                start,
+                self.zone,
+                starts,
+                now,
+                stylists=names,
+                asked=asked.name if asked is not None else None,
             )
         return msg_slot_taken(
             service,
@@ -455,6 +474,8 @@ class Functions:
             stylist=result.stylist,
             stylists=[a.stylist for a in result.alternatives],
         )
+        if result.status == "pending" and result.reason == "booking_in_progress":
+            message = msg_booking_in_progress()
         if result.fresh_hold and result.booked:
             message = "Die Reservierung war kurz abgelaufen, der Termin war aber noch frei. " + (
                 message

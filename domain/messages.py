@@ -19,6 +19,7 @@ from domain.wording import (
     spoken_alternatives,
     spoken_date,
     spoken_datetime,
+    spoken_day,
     spoken_duration,
     spoken_hours,
     spoken_time,
@@ -336,6 +337,41 @@ def msg_booked(
 def msg_pending() -> str:
     """The booking continues in the background."""
     return "Die Buchung läuft noch, einen Moment bitte."
+
+
+def msg_booking_in_progress() -> str:
+    """A message arrived while this call's booking runs: nothing was changed."""
+    return (
+        "Ich buche gerade noch Ihren Termin, einen Moment bitte. "
+        "Danach kümmere ich mich gern um Ihren weiteren Wunsch."
+    )
+
+
+def msg_day_full(
+    service: str,
+    start: datetime,
+    zone: ZoneInfo,
+    alternatives: Sequence[datetime],
+    now: datetime | None = None,
+    *,
+    stylists: Sequence[str | None] | None = None,
+    asked: str | None = None,
+) -> str:
+    """The requested day has nothing free for the service at all (with ``asked``, the
+    stylist the caller asked for); later days follow."""
+    local = start.astimezone(zone)
+    today = now.astimezone(zone).date() if now is not None else None
+    day = spoken_day(local.date(), today=today).rstrip(",")
+    offer = msg_offer(alternatives, zone, now=now, stylists=stylists)
+    if asked:
+        return (
+            f"Bei {asked} ist {day} für {with_article(service, 'den')} leider gar nichts mehr "
+            f"frei. {offer}"
+        )
+    return (
+        f"{_capitalized(day)} ist für {with_article(service, 'den')} leider gar nichts mehr "
+        f"frei. {offer}"
+    )
 
 
 def msg_failed() -> str:

@@ -13,12 +13,15 @@ through the codec with the suite's public TEST key (``tests.harness.TEST_PAYLOAD
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+
+from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
 
 from calsim.control import SimControl
 from calsim.server import SimulatorServer
@@ -159,6 +162,45 @@ async def stylist_next_free(stack: CallStack, sim: SimControl, call_id: str) -> 
     raise RuntimeError("no caller had to take the next stylist in 16 races")
 
 
+async def check_during_booking(stack: CallStack, sim: SimControl, call_id: str) -> None:
+    """Cal.com books slowly; the agent checks another time meanwhile: 'booking'."""
+    start = next_open_day(hour=10, minute=50)  # any minute: off Cal.com's grid
+    await stack.check(call_id, "Dauerwelle", start)
+    await sim.set_latency("/v2/bookings", 1.5)
+    handle = stack.handle(call_id)
+    booking = asyncio.create_task(
+        handle.execute_update(CallWorkflow.start_booking, StartBooking(customer=CUSTOMER))
+    )
+    await asyncio.sleep(0.5)
+    await stack.check(call_id, "Färben", start + timedelta(hours=4))
+    await booking
+    await sim.set_latency("/v2/bookings", 0)
+
+
+async def degraded_hold(stack: CallStack, sim: SimControl, call_id: str) -> None:
+    """Cal.com fails every reservation: held in our database only, then booked."""
+    await sim.add_fault(endpoint="POST /v2/slots/reservations", kind="500")
+    await stack.check(call_id, "Färben", next_open_day(hour=14))
+    await sim.clear_faults()
+    await stack.handle(call_id).execute_update(
+        CallWorkflow.start_booking, StartBooking(customer=CUSTOMER)
+    )
+
+
+async def cancelled_during_booking(stack: CallStack, sim: SimControl, call_id: str) -> None:
+    """Ops cancel the workflow while Cal.com books: compensated, released, cancelled."""
+    await stack.check(call_id, "Dauerwelle", next_open_day(hour=13, minute=20))
+    await sim.set_latency("/v2/bookings", 2.0)
+    handle = stack.handle(call_id)
+    booking = asyncio.create_task(
+        handle.execute_update(CallWorkflow.start_booking, StartBooking(customer=CUSTOMER))
+    )
+    await asyncio.sleep(0.5)
+    await handle.cancel()
+    await booking
+    await sim.set_latency("/v2/bookings", 0)
+
+
 SCENARIOS: dict[str, Scenario] = {
     "booked": booked,
     "slot_taken": slot_taken,
@@ -170,6 +212,9 @@ SCENARIOS: dict[str, Scenario] = {
     "hung_up": hung_up,
     "stylist_named_taken": stylist_named_taken,
     "stylist_next_free": stylist_next_free,
+    "check_during_booking": check_during_booking,
+    "degraded_hold": degraded_hold,
+    "cancelled_during_booking": cancelled_during_booking,
 }
 
 
@@ -206,8 +251,10 @@ async def record(only: set[str] | None = None) -> None:
                     async with call_stack(client, url, server) as stack:
                         call_id = await scenario(stack, control, f"history-{name}")
                         handle = stack.handle(call_id or f"history-{name}")
-                        await handle.signal(CallWorkflow.call_ended, CallEnded())
-                        await handle.result()
+                        if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
+                            await handle.signal(CallWorkflow.call_ended, CallEnded())
+                        with contextlib.suppress(WorkflowFailureError):  # cancelled
+                            await handle.result()
                         history = await handle.fetch_history()
                         (HISTORIES / f"{name}.json").write_text(history.to_json())
                         print(f"recorded {name}")

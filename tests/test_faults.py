@@ -14,7 +14,7 @@ import random
 import signal
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,14 @@ from temporalio.client import Client, WorkflowUpdateStage
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.testing import WorkflowEnvironment
 
-from contracts.messages import BookingResult, BookingStatus, CallEnded, Customer, StartBooking
+from contracts.messages import (
+    BookingResult,
+    BookingStatus,
+    CallEnded,
+    CheckAvailability,
+    Customer,
+    StartBooking,
+)
 from tests.harness import (
     CallStack,
     assert_eventually,
@@ -307,6 +314,99 @@ async def test_a_check_arriving_after_the_hang_up_leaves_no_hold(
         claims = await store.list_claims(stack.engine, call_id=call_id)
         assert [c.status for c in claims] == ["released"]
         assert (await sim.state())["reservations"] == []
+
+
+async def test_a_slow_booking_and_a_check_for_another_slot_agree_afterwards(
+    temporal_client, database_url, simulator, sim
+):
+    """The reproduced defect of issue 13: Cal.com answers in 4.5 s, a start_booking that
+    carries its own check (slot B) and a check for slot C half a second later. Cal.com, the
+    workflow, the claims and the appointment must all say B; nothing of C is left."""
+    from store import holds as store
+
+    await sim.set_latency("/v2/bookings", 4.5)
+    async with call_stack(temporal_client, database_url, simulator) as stack:
+        call_id = unique("probe")
+        b = next_open_day(hour=10, minute=50)  # off Cal.com's grid on purpose
+        c = next_open_day(hour=14, minute=5)
+        perm = stack.catalog.service("Dauerwelle")
+        first = await stack.check(call_id, "Herrenhaarschnitt", b - timedelta(hours=1))
+        assert first.available
+        handle = stack.handle(call_id)
+        booking = asyncio.create_task(
+            handle.execute_update(
+                CallWorkflow.start_booking,
+                StartBooking(customer=CUSTOMER, check=CheckAvailability(service=perm, start=b)),
+            )
+        )
+        await asyncio.sleep(0.5)
+        during = await stack.check(call_id, "Dauerwelle", c)
+        assert during.outcome == "booking" and not during.available
+        await booking
+        await handle.signal(CallWorkflow.call_ended, CallEnded())
+        final = await asyncio.wait_for(handle.result(), timeout=60)
+
+        assert final.status == BookingStatus.BOOKED and final.start == b
+        state = await sim.state()
+        assert state["reservations"] == [], "C's (or anyone's) reservation left behind"
+        mine = ours(state, call_id)
+        staffed = {s.key: s for s in final.segments if s.staff}
+        assert {b_["metadata"]["segment"]: b_["start"] for b_ in mine} == {
+            k: s.start.astimezone(UTC).isoformat().replace("+00:00", ".000Z")
+            for k, s in staffed.items()
+        }
+        [appointment] = await store.list_appointments(stack.engine, call_id=call_id)
+        assert appointment["start_at"] == b
+        claims = await store.list_claims(stack.engine, call_id=call_id)
+        live = sorted(
+            (c_.segment_key, c_.start) for c_ in claims if c_.status in ("held", "booked")
+        )
+        assert live == sorted((k, s.start) for k, s in staffed.items())
+
+
+async def test_a_database_that_refuses_the_appointment_leaves_no_orphaned_booking(
+    temporal_client, database_url, simulator, sim
+):
+    """Cal.com books every segment, then PostgreSQL refuses the appointment for good (a
+    trigger raising check_violation): the bookings are compensated, the call answers
+    failed (never pending), the workflow closes, 0 orphaned bookings."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    from store import holds as store
+
+    libpq = make_url(database_url).set(drivername="postgresql").render_as_string(False)
+    with psycopg.connect(libpq, autocommit=True) as conn:
+        conn.execute(
+            "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "RAISE EXCEPTION 'disk says no' USING ERRCODE = 'check_violation'; END $$"
+        )
+        conn.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON appointments "
+            "FOR EACH ROW EXECUTE FUNCTION refuse()"
+        )
+    async with call_stack(temporal_client, database_url, simulator) as stack:
+        call_id = unique("unrecorded")
+        assert (
+            await stack.check(call_id, "Dauerwelle", next_open_day(hour=9, minute=10))
+        ).available
+        handle = stack.handle(call_id)
+        result = await handle.execute_update(
+            CallWorkflow.start_booking, StartBooking(customer=CUSTOMER)
+        )
+
+        assert result.status == "failed" and result.reason == "recording_failed"
+        assert (await handle.query(CallWorkflow.booking_status)).status == "failed"
+        await handle.signal(CallWorkflow.call_ended, CallEnded(reason="user_hangup"))
+        final = await asyncio.wait_for(handle.result(), timeout=60)
+        assert final.status == BookingStatus.FAILED
+        state = await sim.state()
+        assert ours(state, call_id) == [], "a Cal.com booking outlived the failed recording"
+        assert len(ours(state, call_id, status="cancelled")) == 3
+        assert state["reservations"] == []
+        claims = await store.list_claims(stack.engine, call_id=call_id)
+        assert [c for c in claims if c.status in ("held", "booked")] == []
+        assert await store.list_appointments(stack.engine, call_id=call_id) == []
 
 
 def test_the_suite_wide_guard_catches_partial_and_duplicate_bookings(demo_catalog):

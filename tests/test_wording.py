@@ -261,3 +261,15 @@ def test_month_and_weekday_names_are_german_and_names_unchanged() -> None:
         "booked", zone=BERLIN, service="Färben", start=START, customer_name="ZOË de Vries"
     )
     assert "für ZOË de Vries gebucht" in booked
+
+
+def test_a_full_day_is_said_as_such_before_the_next_days_are_offered() -> None:
+    friday = [datetime(2026, 11, 27, 9, 0, tzinfo=BERLIN)]
+    said = m.msg_day_full("Dauerwelle", START, BERLIN, friday, NOW)
+    assert said.startswith("Am Donnerstag, den 26. November ist für die Dauerwelle leider gar")
+    assert "Freitag" in said and "9 Uhr" in said
+
+
+def test_a_message_during_a_booking_says_the_booking_runs() -> None:
+    said = m.msg_booking_in_progress()
+    assert "buche gerade" in said and said.endswith(".")

@@ -409,7 +409,13 @@ class CallWorkflow:
             )
             return self._finish_booking(result, BookingStatus.BOOKED)
 
-        await self._steps.release(hold.hold_id, hold.reservation_uids, "failed")
+        # A booked segment consumed its reservation; only the others are left to delete.
+        unused = [
+            s.calcom_reservation_uid
+            for s in booked.segments
+            if s.calcom_reservation_uid and not s.calcom_booking_uid
+        ]
+        await self._steps.release(hold.hold_id, unused, "failed")
         self._forget_hold(hold)
         self._attempt("book", booked.outcome, "; ".join(booked.errors) or None)
         if booked.outcome == "slot_taken":
