@@ -16,11 +16,11 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
+from contracts.messages import CallEnded, Customer, StartBooking
 from domain.phones import region_for_timezone, to_e164
 from store.holds import AppointmentRecord, record_appointment
 from tests.harness import call_stack, next_open_day, unique
 from workflows.call import CallWorkflow
-from workflows.messages import CallEnded, Customer, StartBooking
 
 BIN = Path(sys.executable).parent
 FORGET_NAME = ("Waltraud", "Pfefferkorn")

@@ -68,7 +68,7 @@ async def test_without_a_preference_the_second_caller_gets_the_other_stylist(sta
     [appointment] = await store.list_appointments(stack.engine, call_id=second_call)
     assert appointment["stylist"] == "carla"
     described = await stack.handle(second_call).describe()
-    assert described.typed_search_attributes.get(STYLIST) == "Carla"
+    assert described.typed_search_attributes.get(STYLIST) == "carla"  # the catalog key
     await stack.handle(second_call).signal(CallWorkflow.call_ended, CallEnded())
     final = await stack.handle(second_call).result()
     assert final.status == BookingStatus.BOOKED and final.stylist == "Carla"

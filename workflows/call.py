@@ -469,8 +469,13 @@ class CallWorkflow:
 
     def _stylist_is(self, stylist: str | None) -> bool:
         """Is the call's current slot with ``stylist`` (always, when None: anyone)?"""
-        hosts = {s.resource for s in self._state.segments if s.staff}
-        return stylist is None or hosts == {stylist}
+        return stylist is None or self._stylist_key() == stylist
+
+    def _stylist_key(self) -> str | None:
+        """The catalog key of the stylist of the call's current slot (its staffed
+        segments' one resource), or None."""
+        hosts = {s.resource for s in self._state.segments if s.staff and s.resource}
+        return hosts.pop() if len(hosts) == 1 else None
 
     @staticmethod
     def _again(hold: Hold) -> CheckAvailability:
@@ -557,7 +562,10 @@ class CallWorkflow:
         sent when nothing changed."""
         state = self._state
         details = details_markdown(state)
-        key = (state.status, state.service, state.start, state.stylist, details)
+        # Search attributes are indexed in clear (not encrypted): the stylist by catalog
+        # key, not by name, so a salon can keep staff names out of the index.
+        stylist = self._stylist_key()
+        key = (state.status, state.service, state.start, stylist, details)
         if key == self._published:
             return
         if self._published is None or self._published[:4] != key[:4]:
@@ -568,8 +576,8 @@ class CallWorkflow:
                 updates.append(SERVICE_NAME.value_set(state.service))
             if state.start:
                 updates.append(SLOT_START.value_set(state.start))
-            if state.stylist:
-                updates.append(STYLIST.value_set(state.stylist))
+            if stylist:
+                updates.append(STYLIST.value_set(stylist))
             workflow.upsert_search_attributes(updates)
         workflow.set_current_details(details)
         self._published = key
