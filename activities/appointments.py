@@ -77,6 +77,7 @@ class AppointmentActivities:
             service=a.service,
             start=a.start,
             end=a.end,
+            stylist=self._deps.catalog.stylist_name(a.stylist),
             label=alternative_label(a.start, zone),
             short_label=short_label(a.start, zone),
         )
@@ -93,6 +94,7 @@ class AppointmentActivities:
                 addressed=a.customer_addressed,
             ),
             caller_phone=a.caller_phone,
+            stylist=a.stylist,
         )
 
     def segments(self, a: store.StoredAppointment) -> list[SegmentView]:
@@ -108,7 +110,7 @@ class AppointmentActivities:
                 end=s.end,
                 staff=True,
                 resource=s.resource,
-                calcom_event_type_id=by_key[s.key].calcom_event_type_id
+                calcom_event_type_id=by_key[s.key].hosts.get(s.resource or "")
                 if s.key in by_key
                 else None,
                 calcom_booking_uid=s.calcom_booking_uid,

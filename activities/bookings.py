@@ -169,6 +169,7 @@ class BookingActivities:
             customer_email=req.customer.email,
             caller_phone=req.caller_phone,
             customer_addressed=req.customer.addressed,
+            stylist=req.stylist,
             segments=[
                 store.AppointmentSegmentRecord(
                     key=s.key,

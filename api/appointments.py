@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from api.functions import MSG_SLOW, FunctionCall, Functions, _iso, _text, _wait
+from api.functions import MSG_SLOW, FunctionCall, Functions, Slot, _iso, _text, _wait
 from contracts.appointments import (
     AppointmentView,
     CancelAppointment,
@@ -37,11 +37,12 @@ from domain.appointment_messages import (
     msg_too_late,
     msg_which_appointment,
 )
-from domain.catalog import Service
+from domain.catalog import Service, Stylist
 from domain.german_dates import DateParseError, parse_date
-from domain.messages import msg_failed, msg_unknown_service
+from domain.messages import msg_failed, msg_unknown_service, msg_unknown_stylist
 from domain.names import SPOKEN_MAX_LENGTH, understand_name
 from domain.service_lookup import find_service, service_names
+from domain.stylist_lookup import stylist_names, understand_stylist
 from workflows.call import CallWorkflow
 
 
@@ -80,6 +81,15 @@ class AppointmentFunctions(Functions):
             return self._hold_answer(error="unknown_service", message=msg_unknown_service(names))
         return found
 
+    def _stylist_arg(self, args: dict[str, Any]) -> Stylist | dict[str, Any] | None:
+        """The stylist asked for (None: anyone, i.e. the appointment's own when free), or
+        the unknown_stylist answer."""
+        wish = understand_stylist(self.catalog, _text(args, "stylist", "friseur", limit=100))
+        if wish.unknown:
+            names = stylist_names(self.catalog)
+            return self._hold_answer(error="unknown_stylist", message=msg_unknown_stylist(names))
+        return wish.stylist
+
     # ------------------------------------------------------------ check for a move
     async def check_availability(self, fc: FunctionCall, rid: str | None) -> dict[str, Any]:
         """With ``appointment_id``: hold the new time for moving that appointment."""
@@ -90,16 +100,24 @@ class AppointmentFunctions(Functions):
         service = self._service_arg(fc.args)
         if isinstance(service, dict):
             return service
+        stylist = self._stylist_arg(fc.args)
+        if isinstance(stylist, dict):
+            return stylist
         start = self._understand_start(fc.args, now, service.name if service else None)
         if isinstance(start, dict):
             return start
+        request = CheckMove(
+            appointment_id=appointment_id,
+            start=start,
+            service=service,
+            stylist=stylist.key if stylist else None,
+            request_id=rid,
+        )
         try:
             result: HoldResult = await self._update(
                 fc,
                 CallWorkflow.check_move,
-                CheckMove(
-                    appointment_id=appointment_id, start=start, service=service, request_id=rid
-                ),
+                request,
                 _wait(self.settings.check_budget_seconds),
             )
         except Exception as exc:  # slow, unreachable or failing Temporal: 'pending'
@@ -121,7 +139,8 @@ class AppointmentFunctions(Functions):
             if chosen is not None and not result.available
             else None
         )
-        return self._from_hold(result, service=chosen, requested=start, error=problem)
+        slot = Slot(chosen, start, stylist) if chosen is not None else None
+        return self._from_hold(result, slot=slot, error=problem)
 
     def _slow_hold(self, fc: FunctionCall, exc: BaseException) -> dict[str, Any]:
         self._slow(fc, exc)
@@ -215,6 +234,9 @@ class AppointmentFunctions(Functions):
         service = self._service_arg(fc.args)
         if isinstance(service, dict):
             return self._move_simple("invalid_input", service["message"], appointment_id, service)
+        stylist = self._stylist_arg(fc.args)
+        if isinstance(stylist, dict):
+            return self._move_simple("invalid_input", stylist["message"], appointment_id, stylist)
         start: datetime | None = None
         if _text(fc.args, "date", "datum", "time", "uhrzeit"):
             understood = self._understand_start(
@@ -226,7 +248,11 @@ class AppointmentFunctions(Functions):
                 )
             start = understood
         request = RescheduleAppointment(
-            appointment_id=appointment_id, start=start, service=service, request_id=rid
+            appointment_id=appointment_id,
+            start=start,
+            service=service,
+            stylist=stylist.key if stylist else None,
+            request_id=rid,
         )
         try:
             result: BookingResult = await self._update(

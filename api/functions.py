@@ -34,7 +34,7 @@ from contracts.messages import (
     StartBooking,
 )
 from domain.alternatives import opening_problem
-from domain.catalog import Catalog, Service
+from domain.catalog import Catalog, Service, Stylist
 from domain.contact import customer_contact
 from domain.german_dates import DateParseError, parse_datetime
 from domain.german_times import TimeParseError
@@ -57,16 +57,19 @@ from domain.messages import (
     msg_invalid_time,
     msg_missing_name,
     msg_no_hold,
+    msg_not_offered_by,
     msg_outside_opening_hours,
     msg_pending,
     msg_slot_taken,
     msg_too_far_ahead,
     msg_unknown_service,
+    msg_unknown_stylist,
     msg_unusable_name,
 )
 from domain.names import SPOKEN_MAX_LENGTH, understand_name
 from domain.phones import region_for_timezone
 from domain.service_lookup import find_service, service_names
+from domain.stylist_lookup import stylist_names, understand_stylist
 from domain.wording import WEEKDAY_NAMES, alternative_label
 from observability.logging import get_logger
 from workflows.call import CallWorkflow
@@ -224,6 +227,21 @@ def _iso(dt: datetime | None) -> str | None:
     return dt.isoformat() if dt is not None else None
 
 
+@dataclass(frozen=True)
+class Slot:
+    """What a caller asked for: a service at a start, with a stylist (None: anyone)."""
+
+    service: Service
+    start: datetime
+    stylist: Stylist | None = None
+
+    def check(self, request_id: str | None) -> CheckAvailability:
+        key = self.stylist.key if self.stylist is not None else None
+        return CheckAvailability(
+            service=self.service, start=self.start, stylist=key, request_id=request_id
+        )
+
+
 class Functions:
     """Dispatches parsed function calls to the call's workflow."""
 
@@ -250,19 +268,25 @@ class Functions:
         )
 
     # ------------------------------------------------------------ understanding
-    def _understand_slot(
-        self, args: dict[str, Any], now: datetime
-    ) -> tuple[Service, datetime] | dict[str, Any]:
-        """Service and start from spoken German, or an error answer."""
+    def _understand_slot(self, args: dict[str, Any], now: datetime) -> Slot | dict[str, Any]:
+        """Service, stylist and start from spoken German, or an error answer."""
         spoken = _text(args, "service", "dienstleistung")
         service = find_service(self.catalog, spoken) if spoken else None
         if service is None:
             names = service_names(self.catalog)
             return self._hold_answer(error="unknown_service", message=msg_unknown_service(names))
+        wish = understand_stylist(self.catalog, _text(args, "stylist", "friseur", limit=100))
+        if wish.unknown:
+            doers = stylist_names(self.catalog, service.stylists)
+            return self._hold_answer(
+                service=service.name,
+                error="unknown_stylist",
+                message=msg_unknown_stylist(stylist_names(self.catalog), service.name, doers),
+            )
         start = self._understand_start(args, now, service.name)
         if isinstance(start, dict):
             return start
-        return service, start
+        return Slot(service, start, wish.stylist)
 
     def _understand_start(
         self, args: dict[str, Any], now: datetime, service: str | None
@@ -317,6 +341,7 @@ class Functions:
         hold_id: str | None = None,
         hold_expires_at: datetime | None = None,
         hold_seconds_left: int | None = None,
+        stylist: str | None = None,
         alternatives: list[Alternative] | None = None,
         error: str | None = None,
         message: str,
@@ -329,38 +354,43 @@ class Functions:
             "hold_id": hold_id,
             "hold_expires_at": _iso(hold_expires_at),
             "hold_seconds_left": hold_seconds_left,
-            "alternatives": [
-                {
-                    "start": a.start.isoformat(),
-                    "end": a.end.isoformat(),
-                    "label": alternative_label(a.start, self.zone),
-                }
-                for a in alternatives or []
-            ],
+            "stylist": stylist,
+            "alternatives": self._alternatives(alternatives or []),
             "error": error,
             "message": message,
         }
+
+    def _alternatives(self, alternatives: list[Alternative]) -> list[dict[str, Any]]:
+        return [
+            {
+                "start": a.start.isoformat(),
+                "end": a.end.isoformat(),
+                "label": alternative_label(a.start, self.zone),
+                "stylist": a.stylist,
+            }
+            for a in alternatives
+        ]
 
     def _from_hold(
         self,
         result: HoldResult,
         *,
-        service: Service | None = None,
-        requested: datetime | None = None,
+        slot: Slot | None = None,
         error: str | None = None,
         action: HoldAction = "extend",
     ) -> dict[str, Any]:
-        """The answer to a HoldResult; ``action`` names what a caller without a hold asked."""
+        """The answer to a HoldResult; ``slot`` is what the caller asked for (a check),
+        ``action`` names what a caller without a hold asked."""
         now = datetime.now(UTC)
-        name = result.service or (service.name if service else None)
-        start = result.start or requested
+        name = result.service or (slot.service.name if slot else None)
+        start = result.start or (slot.start if slot else None)
         starts = [a.start for a in result.alternatives]
         left = result.hold_seconds_left or 0
         outcome = result.outcome
         if outcome in ("held", "extended", "extend_limit"):
             assert name is not None and result.start is not None
             if outcome == "held":
-                message = msg_available(name, result.start, self.zone, left, now)
+                message = msg_available(name, result.start, self.zone, left, now, result.stylist)
             elif outcome == "extended":
                 message = msg_hold_extended(left)
             else:
@@ -373,27 +403,29 @@ class Functions:
                 hold_id=result.hold_id,
                 hold_expires_at=result.hold_expires_at,
                 hold_seconds_left=result.hold_seconds_left,
+                stylist=result.stylist,
                 message=message,
             )
         # The API's own reading of opening hours wins; else the workflow's (Cal.com's).
         hours_problem = error
+        names = [a.stylist for a in result.alternatives]
         if outcome in ("slot_taken", "hold_lost") and name and start:
             if hours_problem:
                 message = self._opening_message(hours_problem, name, start, starts, now)
             elif outcome == "hold_lost":
-                message = msg_hold_lost(name, start, self.zone, starts, now)
+                message = msg_hold_lost(
+                    name, start, self.zone, starts, now, stylist=result.stylist, stylists=names
+                )
             else:
-                message = (
-                    msg_day_full(name, start, self.zone, starts, now)
-                    if result.day_full
-                    else msg_slot_taken(name, start, self.zone, starts, now)
+                message = self._taken_message(
+                    name, start, result.alternatives, slot, now, day_full=result.day_full
                 )
         elif outcome == "booking":
             message = msg_booking_in_progress()
         elif outcome == "cancelled":
             message = msg_hold_cancelled()
         elif outcome == "expired" and name and start:
-            message = msg_hold_expired(name, start, self.zone, now)
+            message = msg_hold_expired(name, start, self.zone, now, result.stylist)
         elif outcome == "no_hold":
             message = msg_no_hold(action)
         else:
@@ -403,6 +435,46 @@ class Functions:
             alternatives=result.alternatives,
             error=error,
             message=message,
+        )
+
+    def _taken_message(
+        self,
+        service: str,
+        start: datetime,
+        alternatives: list[Alternative],
+        slot: Slot | None,
+        now: datetime,
+        *,
+        day_full: bool = False,
+    ) -> str:
+        """Taken: with the stylist asked for (another at the very time first), or at all;
+        ``day_full``: nothing else that day either (for the stylist asked for)."""
+        starts = [a.start for a in alternatives]
+        names = [a.stylist for a in alternatives]
+        asked = slot.stylist if slot is not None else None
+        if asked is not None and slot is not None and asked.key not in slot.service.stylists:
+            doers = stylist_names(self.catalog, slot.service.stylists)
+            return msg_not_offered_by(
+                service, asked.name, doers, start, self.zone, starts, now, stylists=names
+            )
+        if day_full:
+            return msg_day_full(
+                service,
+                start,
+                self.zone,
+                starts,
+                now,
+                stylists=names,
+                asked=asked.name if asked is not None else None,
+            )
+        return msg_slot_taken(
+            service,
+            start,
+            self.zone,
+            starts,
+            now,
+            stylists=names,
+            asked=asked.name if asked is not None else None,
         )
 
     def _opening_message(
@@ -424,6 +496,8 @@ class Functions:
             customer_name=name or result.customer_name,
             alternatives=[a.start for a in result.alternatives],
             now=now,
+            stylist=result.stylist,
+            stylists=[a.stylist for a in result.alternatives],
         )
         if result.status == "pending" and result.reason == "booking_in_progress":
             message = msg_booking_in_progress()
@@ -437,6 +511,7 @@ class Functions:
             "appointment_id": result.appointment_id,
             "start": _iso(result.start),
             "end": _iso(result.end),
+            "stylist": result.stylist,
             "segments": [
                 {
                     "key": s.key,
@@ -446,14 +521,7 @@ class Functions:
                 }
                 for s in result.segments
             ],
-            "alternatives": [
-                {
-                    "start": a.start.isoformat(),
-                    "end": a.end.isoformat(),
-                    "label": alternative_label(a.start, self.zone),
-                }
-                for a in result.alternatives
-            ],
+            "alternatives": self._alternatives(result.alternatives),
             "customer_name": name or result.customer_name,
             "error": None,
             "message": message,
@@ -470,6 +538,7 @@ class Functions:
             "appointment_id": None,
             "start": None,
             "end": None,
+            "stylist": None,
             "segments": [],
             "alternatives": [],
             "customer_name": None,
@@ -486,11 +555,13 @@ class Functions:
             self.gateway.update(inp, update, arg, summary=summary), budget
         )
 
-    def _summary(self, service: Service, start: datetime) -> str:
-        """ "Dauerwelle, Do 26.11. 10:45" for the workflow list in the Temporal UI."""
-        local = start.astimezone(self.zone)
+    def _summary(self, slot: Slot) -> str:
+        """ "Dauerwelle, Do 26.11. 10:45" (or "Dauerwelle bei Ben, ..." when the caller
+        asked for a stylist) for the workflow list in the Temporal UI."""
+        local = slot.start.astimezone(self.zone)
         day = WEEKDAY_NAMES[local.weekday()][:2]
-        return f"{service.name}, {day} {local:%d.%m.} {local:%H:%M}"
+        with_whom = f" bei {slot.stylist.name}" if slot.stylist is not None else ""
+        return f"{slot.service.name}{with_whom}, {day} {local:%d.%m.} {local:%H:%M}"
 
     def _slow(self, fc: FunctionCall, exc: BaseException) -> None:
         BUDGET_EXCEEDED.labels(function=fc.name).inc()
@@ -506,10 +577,10 @@ class Functions:
     # ------------------------------------------------------------ the functions
     async def check_availability(self, fc: FunctionCall, rid: str | None) -> dict[str, Any]:
         now = datetime.now(UTC)
-        understood = self._understand_slot(fc.args, now)
-        if isinstance(understood, dict):
-            return understood
-        service, start = understood
+        slot = self._understand_slot(fc.args, now)
+        if isinstance(slot, dict):
+            return slot
+        service, start = slot.service, slot.start
         problem = opening_problem(
             start, service.total_minutes, self.catalog.opening_hours, self.zone
         )
@@ -517,9 +588,9 @@ class Functions:
             result: HoldResult = await self._update(
                 fc,
                 CallWorkflow.check_availability,
-                CheckAvailability(service=service, start=start, request_id=rid),
+                slot.check(rid),
                 _wait(self.settings.check_budget_seconds),
-                summary=self._summary(service, start),
+                summary=self._summary(slot),
             )
         except WorkflowAlreadyStartedError:
             return self._hold_answer(service=service.name, message=MSG_CALL_OVER)
@@ -529,7 +600,7 @@ class Functions:
         # Outside opening hours Cal.com has no slot: the workflow's answer carries the
         # nearest free alternatives. Should Cal.com offer it anyway, Cal.com is right.
         error = None if result.available else problem
-        return self._from_hold(result, service=service, requested=start, error=error)
+        return self._from_hold(result, slot=slot, error=error)
 
     async def start_booking(self, fc: FunctionCall, rid: str | None) -> dict[str, Any]:
         # Only clean data goes to the workflow: a visible name with a letter, a phone in
@@ -550,14 +621,14 @@ class Functions:
             ask_phone = contact.phone_dropped and contact.phone is None
             return self._booking_simple("invalid_input", msg_unusable_name(ask_phone))
         check: CheckAvailability | None = None
+        slot: Slot | None = None
         if _text(fc.args, "service", "dienstleistung", "date", "datum"):
-            slot = self._understand_slot(fc.args, datetime.now(UTC))
-            if isinstance(slot, dict):
-                return self._booking_simple("invalid_input", slot["message"], slot["error"])
-            service, start = slot
-            check = CheckAvailability(
-                service=service, start=start, request_id=f"{rid}:check" if rid else None
-            )
+            understood_slot = self._understand_slot(fc.args, datetime.now(UTC))
+            if isinstance(understood_slot, dict):
+                answer = understood_slot
+                return self._booking_simple("invalid_input", answer["message"], answer["error"])
+            slot = understood_slot
+            check = slot.check(f"{rid}:check" if rid else None)
         customer = Customer(
             name=understood.name,
             phone=contact.phone,
@@ -576,7 +647,14 @@ class Functions:
         except Exception as exc:  # slow, unreachable or failing Temporal: 'pending'
             self._slow(fc, exc)
             return {**self._booking_simple("pending", msg_pending()), "_slow": True}
-        return self._booking_answer(result, understood.addressed)
+        answer = self._booking_answer(result, understood.addressed)
+        if slot is not None and result.status == "slot_taken" and result.reason == "slot_taken":
+            # The one-shot's own check found the slot taken: say it as a check would
+            # (with the stylist asked for, and another one at that very time first).
+            answer["message"] = self._taken_message(
+                slot.service.name, slot.start, result.alternatives, slot, datetime.now(UTC)
+            )
+        return answer
 
     async def _hold_update(
         self, fc: FunctionCall, update: Any, arg: Any

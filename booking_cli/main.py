@@ -203,6 +203,10 @@ def call(
         "übermorgen"
     ),
     time: Annotated[str, typer.Option(help="Time as spoken, e.g. '10:45', 'halb elf'.")] = "10:45",
+    stylist: Annotated[
+        str | None,
+        typer.Option(help="The stylist the caller asks for, e.g. 'Ben' (default: anyone)."),
+    ] = None,
     name: Annotated[str, typer.Option(help="The caller's name.")] = "Jürgen Müller",
     phone: Annotated[str, typer.Option(help="The number the caller calls from.")] = (
         "+4915112345678"
@@ -240,6 +244,7 @@ def call(
         service=service,
         date=date,
         time=time,
+        stylist=stylist,
         name=name,
         phone=phone,
         think_seconds=think,

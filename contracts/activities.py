@@ -27,13 +27,25 @@ class _Arg(BaseModel):
 
 
 # ------------------------------------------------------------------ availability
+class StylistRef(_Arg):
+    """A stylist as the workflow needs one: the key it books with, the name it says."""
+
+    key: str
+    name: str | None = None  # None: a resource of the one-resource catalog form
+
+
 class CheckSlotsInput(_Arg):
-    """Is ``service`` free at ``start``? Decided from Cal.com's free time over the salon
-    day and our own claims; alternatives come from the same data when it is not."""
+    """Is ``service`` free at ``start`` with ``stylist`` (a key; None: any stylist who does
+    it)? Decided from Cal.com's free time over the salon day and our own claims;
+    alternatives come from the same data when it is not."""
 
     service: Service
     start: datetime
     time_zone: str
+    stylist: str | None = None
+    # For "anyone": a stylist to take first when free, the one this caller was already
+    # told (a hold placed again, or moved); the others follow in the rule's order.
+    prefer: str | None = None
     exclude_hold_id: str | None = None  # the caller's own hold does not block
     limit: int = 3
     days_ahead: int = 7
@@ -41,6 +53,9 @@ class CheckSlotsInput(_Arg):
 
 class CheckSlotsResult(_Arg):
     free: bool
+    # When free: every stylist free for the whole service at that start, in the order of
+    # the choosing rule (domain.assignment); the workflow claims the first it can get.
+    candidates: list[StylistRef] = Field(default_factory=list)
     taken_keys: list[str] = Field(default_factory=list)
     alternatives: list[Alternative] = Field(default_factory=list)
     day_full: bool = False  # the requested day has no other free start either
@@ -50,6 +65,7 @@ class FindAlternativesInput(_Arg):
     service: Service
     requested_start: datetime
     time_zone: str
+    stylist: str | None = None  # the stylist asked for (None: any)
     limit: int = 3
     days_ahead: int = 7
     exclude_hold_id: str | None = None
@@ -155,6 +171,7 @@ class FinalizeBookingInput(_Arg):
     started_at: datetime
     compound: bool
     caller_phone: str | None = None  # the number the booking call came from (E.164)
+    stylist: str | None = None  # the stylist's key (the resource of every staffed segment)
 
 
 class RecordBookingOutcomeInput(_Arg):
@@ -192,6 +209,7 @@ class AppointmentDetails(_Arg):
     service: Service | None = None  # the catalog's service of that name (None: not offered)
     customer: Customer
     caller_phone: str | None = None
+    stylist: str | None = None  # catalog key of who it is with
 
 
 class FindAppointmentsInput(_Arg):

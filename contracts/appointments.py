@@ -74,6 +74,7 @@ class CheckMove(_Msg):
     appointment_id: str
     start: datetime
     service: Service | None = None  # None: the appointment's own service
+    stylist: str | None = None  # a catalog key; None: the appointment's stylist if free
     request_id: str | None = None
 
 
@@ -85,6 +86,7 @@ class RescheduleAppointment(_Msg):
     appointment_id: str | None = None
     start: datetime | None = None
     service: Service | None = None
+    stylist: str | None = None  # as in CheckMove
     request_id: str | None = None
 
 

@@ -58,13 +58,16 @@ class CallInput(_Msg):
 class Alternative(_Msg):
     start: datetime
     end: datetime
+    stylist: str | None = None  # who would do it (the stylist's name)
 
 
 class CheckAvailability(_Msg):
-    """Update: hold ``service`` at ``start`` (resolved by the API from spoken German)."""
+    """Update: hold ``service`` at ``start`` (resolved by the API from spoken German),
+    with ``stylist`` (a catalog stylist key) or, when None, any stylist who does it."""
 
     service: Service
     start: datetime
+    stylist: str | None = None
     request_id: str | None = None
 
 
@@ -95,6 +98,7 @@ class HoldResult(_Msg):
     hold_id: str | None = None
     hold_expires_at: datetime | None = None
     hold_seconds_left: int | None = None
+    stylist: str | None = None  # name of the stylist the held slot is with
     alternatives: list[Alternative] = Field(default_factory=list)
     day_full: bool = False  # the requested day has no other free start either
     degraded: bool = False  # held in our database only: Cal.com could not reserve it
@@ -168,6 +172,7 @@ class BookingResult(_Msg):
     service: str | None = None
     start: datetime | None = None
     end: datetime | None = None
+    stylist: str | None = None  # name of the stylist the appointment is with
     segments: list[SegmentView] = Field(default_factory=list)
     alternatives: list[Alternative] = Field(default_factory=list)
     customer_name: str | None = None
@@ -214,6 +219,7 @@ class CallState(_Msg):
     service: str | None = None
     start: datetime | None = None
     end: datetime | None = None
+    stylist: str | None = None  # name of the stylist of the hold or appointment
     hold_id: str | None = None
     hold_expires_at: datetime | None = None
     hold_lost: bool = False

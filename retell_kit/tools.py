@@ -101,6 +101,15 @@ _TIME = {
         'Beispiele: "10:45", "10 Uhr 45", "halb elf", "viertel nach zehn", "14 Uhr".'
     ),
 }
+_STYLIST = {
+    "type": "string",
+    "description": (
+        "Nur wenn der Anrufer jemanden Bestimmtes möchte: der Name, wie gesagt, "
+        'z. B. "Anna", "bei der Anni", "wie letztes Mal bei Ben". Weglassen (oder "egal"), '
+        "wenn es ihm gleich ist; dann nimmt der Salon, wer frei ist. Wählt der Anrufer eine "
+        "Alternative, deren stylist genannt ist, diesen Namen übergeben."
+    ),
+}
 
 
 _APPOINTMENT_ID = {
@@ -128,6 +137,7 @@ def _check_parameters() -> dict[str, Any]:
             },
             "date": dict(_DATE),
             "time": dict(_TIME),
+            "stylist": dict(_STYLIST),
             "appointment_id": {
                 **_APPOINTMENT_ID,
                 "description": (
@@ -180,6 +190,7 @@ def _reschedule_parameters() -> dict[str, Any]:
                 **_TIME,
                 "description": "Die neue Uhrzeit (wie date). " + str(_TIME["description"]),
             },
+            "stylist": dict(_STYLIST),
         },
     }
 
@@ -222,6 +233,10 @@ def _booking_parameters() -> dict[str, Any]:
             "time": {
                 **_TIME,
                 "description": "Nur ohne vorherige Prüfung: " + str(_TIME["description"]),
+            },
+            "stylist": {
+                **_STYLIST,
+                "description": "Nur ohne vorherige Prüfung: " + str(_STYLIST["description"]),
             },
         },
         "required": ["customer_name"],
@@ -342,10 +357,12 @@ def tool_definitions(
         _custom_tool(
             CHECK_AVAILABILITY,
             "Prüft, ob die gewünschte Dienstleistung am genannten Tag zur genannten Uhrzeit "
-            "frei ist, und hält den Termin bei Erfolg kurz für den Anrufer fest. Aufrufen, "
-            "sobald Dienstleistung, Tag und Uhrzeit bekannt sind, und jedes Mal, wenn der "
-            "Anrufer einen anderen Termin möchte. Ist der Termin nicht frei, nennt die "
-            "Antwort Alternativen. Die Antwort enthält einen Satz (message) zum Vorlesen.",
+            "frei ist (beim gewünschten Friseur, sonst bei jedem, der sie macht), und hält "
+            "den Termin bei Erfolg kurz für den Anrufer fest. Aufrufen, sobald "
+            "Dienstleistung, Tag und Uhrzeit bekannt sind, und jedes Mal, wenn der Anrufer "
+            "einen anderen Termin oder Friseur möchte. Ist der Termin nicht frei, nennt die "
+            "Antwort Alternativen, jede mit ihrem Friseur (stylist). Die Antwort enthält "
+            "einen Satz (message) zum Vorlesen.",
             _check_parameters(),
             url=url,
             timeout_ms=check_timeout_ms,

@@ -70,6 +70,7 @@ class StoredAppointment:
     cancelled_by: str | None
     locked_by: str | None
     segments: tuple[StoredSegment, ...] = ()
+    stylist: str | None = None  # catalog key (None: booked before stylists existed)
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,7 @@ def _appointment(row: Row, segments: Sequence[Row]) -> StoredAppointment:  # typ
         moved_to=row.moved_to,
         cancelled_by=row.cancelled_by,
         locked_by=row.locked_by,
+        stylist=row.stylist,
         segments=tuple(
             StoredSegment(
                 key=s.key,

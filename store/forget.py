@@ -21,7 +21,7 @@ FORGOTTEN_NAME = "[forgotten]"
 # Every column of our tables that can hold a customer's personal data. claims,
 # appointment_segments and outside_bookings hold none (ids, times, resources, status).
 # caller_phone (the number a booking call came from) and customer_addressed ("Frau
-# Pfefferkorn") came with recognising callers (migration 0002).
+# Pfefferkorn") came with recognising callers (migration 0003).
 PERSONAL_COLUMNS = (
     "customer_name",
     "customer_phone",

@@ -59,7 +59,7 @@ appointments = Table(
     Column("customer_email", Text),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("cancelled_at", DateTime(timezone=True)),
-    # From migration 0002: recognising callers and changing appointments.
+    # From migration 0003: recognising callers and changing appointments.
     Column("caller_phone", Text),  # the booking call's number (E.164)
     Column("customer_addressed", Text),  # "Frau Dr. Weiß": how the agent greets them
     Column("cancelled_by", Text),  # "caller" or "calcom"
@@ -67,6 +67,7 @@ appointments = Table(
     Column("rescheduled_at", DateTime(timezone=True)),  # moved in Cal.com itself
     Column("locked_by", Text),  # the workflow changing it now (store/appointments.py)
     Column("locked_at", DateTime(timezone=True)),
+    Column("stylist", Text),  # catalog key of the stylist (migration 0002_stylist)
 )
 
 appointment_segments = Table(

@@ -109,7 +109,8 @@ class FakeSalon:
         @activity.defn(name="check_slots")
         async def check_slots(inp: acts.CheckSlotsInput) -> acts.CheckSlotsResult:
             await salon._step("check_slots")
-            return acts.CheckSlotsResult(free=True)
+            key = inp.stylist or inp.service.stylists[0]
+            return acts.CheckSlotsResult(free=True, candidates=[acts.StylistRef(key=key)])
 
         @activity.defn(name="find_alternatives")
         async def find_alternatives(inp: acts.FindAlternativesInput) -> acts.FindAlternativesResult:

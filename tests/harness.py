@@ -87,13 +87,13 @@ def double_bookings(bookings: list[dict[str, Any]], catalog: Any) -> list[tuple[
 def assert_no_partial_or_duplicate_bookings(state: dict[str, Any], catalog: Any) -> None:
     """The suite-wide invariant, checked after every test that used the simulator: each
     hold our system booked has every staffed segment of its service accepted exactly once,
-    or none of them (no orphan left by a compensation, no duplicate left by a retry)."""
+    with one stylist, or none of them (no orphan left by a compensation, no duplicate left
+    by a retry, no appointment split across stylists)."""
     staffed_by_type: dict[int, frozenset[int]] = {}
     for service in catalog.services:
-        types = frozenset(
-            s.calcom_event_type_id for s in service.segments if s.staff and s.calcom_event_type_id
-        )
-        staffed_by_type.update(dict.fromkeys(types, types))
+        for stylist in service.stylists:
+            types = frozenset(s.hosts[stylist] for s in service.staffed_segments)
+            staffed_by_type.update(dict.fromkeys(types, types))
     by_hold: dict[str, list[int]] = {}
     for booking in state["bookings"]:
         metadata = booking.get("metadata") or {}
@@ -312,8 +312,17 @@ class CallStack:
         base = get_settings().call_input(call_id, "+4930123456")
         return base.model_copy(update={**self.inputs, **overrides})
 
-    async def check(self, call_id: str, service: str, start: Any, **input_overrides: Any) -> Any:
-        """``check_availability`` by update-with-start, as the API sends it."""
+    async def check(
+        self,
+        call_id: str,
+        service: str,
+        start: Any,
+        *,
+        stylist: str | None = None,
+        **input_overrides: Any,
+    ) -> Any:
+        """``check_availability`` by update-with-start, as the API sends it (``stylist``:
+        a catalog stylist key; None: anyone who does the service)."""
         from temporalio.client import WithStartWorkflowOperation
         from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
@@ -331,7 +340,7 @@ class CallStack:
         )
         return await self.client.execute_update_with_start_workflow(
             CallWorkflow.check_availability,
-            CheckAvailability(service=self.catalog.service(service), start=start),
+            CheckAvailability(service=self.catalog.service(service), start=start, stylist=stylist),
             start_workflow_operation=op,
         )
 

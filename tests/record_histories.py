@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
@@ -50,8 +51,9 @@ from workflows.outside_booking import CalcomBookingEvent, CalcomBookingEventWork
 
 HISTORIES = Path(__file__).parent / "histories"
 CUSTOMER = Customer(name="Erika Mustermann", phone="+4930999999")
-# A scenario drives the call ``call_id``; it may name other workflows to record as well.
-Scenario = Callable[[CallStack, SimControl, str], Awaitable[list[tuple[str, Any]] | None]]
+# A scenario drives the call ``call_id`` (or returns the id of the call it drove instead);
+# it may instead return other workflows to record as well, as (name, handle) pairs.
+Scenario = Callable[[CallStack, SimControl, str], Awaitable[str | list[tuple[str, Any]] | None]]
 
 
 async def booked(stack: CallStack, sim: SimControl, call_id: str) -> None:
@@ -123,6 +125,51 @@ async def extended_then_cancelled(stack: CallStack, sim: SimControl, call_id: st
 
 async def hung_up(stack: CallStack, sim: SimControl, call_id: str) -> None:
     await stack.check(call_id, "Damenhaarschnitt", next_open_day(hour=16))
+
+
+async def stylist_named_taken(stack: CallStack, sim: SimControl, call_id: str) -> None:
+    """Anna is taken at 10: the caller who asked for her is offered Carla then, takes
+    her, and books."""
+    start = next_open_day(hour=10)
+    await stack.check(call_id + "-first", "Herrenhaarschnitt", start, stylist="anna")
+    await stack.check(call_id, "Herrenhaarschnitt", start, stylist="anna")
+    await stack.check(call_id, "Herrenhaarschnitt", start, stylist="carla")
+    await stack.handle(call_id).execute_update(
+        CallWorkflow.start_booking, StartBooking(customer=CUSTOMER)
+    )
+    await stack.handle(call_id + "-first").signal(CallWorkflow.call_ended, CallEnded())
+
+
+def local_activities(history: Any) -> list[str]:
+    """The activity types of a history's local activities, in order."""
+    found: list[str] = []
+    for event in history.events:
+        if not event.HasField("marker_recorded_event_attributes"):
+            continue
+        marker = event.marker_recorded_event_attributes
+        if marker.marker_name == "core_local_activity" and "data" in marker.details:
+            found.append(json.loads(marker.details["data"].payloads[0].data)["activity_type"])
+    return found
+
+
+async def stylist_next_free(stack: CallStack, sim: SimControl, call_id: str) -> str:
+    """Two callers without a preference race for one time: both see Anna and Carla free,
+    one of them loses Anna's claim and takes Carla. Raced until a call shows it (a race
+    is a race); returns that call."""
+    for attempt in range(16):  # 9:00 to 16:30
+        start = next_open_day(hour=9) + timedelta(minutes=30 * attempt)
+        pair = [f"{call_id}-{attempt}", f"{call_id}-{attempt}-rival"]
+        await asyncio.gather(*(stack.check(c, "Herrenhaarschnitt", start) for c in pair))
+        histories = [await stack.handle(c).fetch_history() for c in pair]
+        tried = [local_activities(h).count("acquire_claims") for h in histories]
+        winner = next((c for c, n in zip(pair, tried, strict=True) if n > 1), None)
+        for c in pair:
+            if c != winner:
+                await stack.handle(c).signal(CallWorkflow.call_ended, CallEnded())
+                await stack.handle(c).result()
+        if winner is not None:
+            return winner  # still running: record() ends it
+    raise RuntimeError("no caller had to take the next stylist in 16 races")
 
 
 async def check_during_booking(stack: CallStack, sim: SimControl, call_id: str) -> None:
@@ -261,6 +308,8 @@ SCENARIOS: dict[str, Scenario] = {
     "expired_then_rebooked": expired,
     "extended_then_cancelled": extended_then_cancelled,
     "hung_up": hung_up,
+    "stylist_named_taken": stylist_named_taken,
+    "stylist_next_free": stylist_next_free,
     "check_during_booking": check_during_booking,
     "degraded_hold": degraded_hold,
     "cancelled_during_booking": cancelled_during_booking,
@@ -304,9 +353,11 @@ async def record(only: set[str] | None = None) -> None:
                 client = with_codec(env.client, keys)
                 try:
                     async with call_stack(client, url, server) as stack:
-                        call_id = f"history-{name}"
-                        others = await scenario(stack, control, call_id) or []
-                        handle = stack.handle(call_id)
+                        drove = await scenario(stack, control, f"history-{name}")
+                        others = drove if isinstance(drove, list) else []
+                        handle = stack.handle(
+                            drove if isinstance(drove, str) else f"history-{name}"
+                        )
                         if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
                             await handle.signal(CallWorkflow.call_ended, CallEnded())
                         with contextlib.suppress(WorkflowFailureError):  # cancelled

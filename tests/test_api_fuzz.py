@@ -37,6 +37,7 @@ ERRORS = {
     # check_availability with an appointment_id
     "unknown_appointment",
     "too_late",
+    "unknown_stylist",
 }
 BOOKING_STATUSES = {
     "booked",
@@ -132,6 +133,9 @@ spoken = st.sampled_from(
         "Faerben",
         "eine Dauerwelle bitte",
         "Maniküre",
+        "bei Anna",
+        "egal",
+        "Bernd",
         "",
         " ",
         "S C H M I D T",
@@ -156,6 +160,8 @@ arg_keys = st.sampled_from(
         "customer_phone",
         "customer_email",
         "seconds",
+        "stylist",
+        "friseur",
         "unknown",
     ]
 )

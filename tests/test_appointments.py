@@ -77,12 +77,15 @@ class Caller:
         assert all(isinstance(v, str) for v in variables.values()), variables
         return variables
 
-    async def book(self, service: str, start: datetime, name: str) -> dict[str, Any]:
+    async def book(
+        self, service: str, start: datetime, name: str, **stylist: str
+    ) -> dict[str, Any]:
         held = await self.fn(
             "check_availability",
             service=service,
             date=german_date(start),
             time=f"{start:%H:%M}",
+            **stylist,
         )
         assert held["available"], held
         booked = await self.fn("start_booking", customer_name=name)
@@ -170,7 +173,8 @@ async def test_a_returning_caller_is_recognised_moves_then_cancels(http, sim, st
         days_ahead=(day1.date() - datetime.now(day1.tzinfo).date()).days + 1, hour=11
     )
     first = Caller(http, CALLER)
-    booked = await first.book("Dauerwelle", day1, "Frau Erika Mustermann")
+    # With Carla, not the perm's first stylist: the move must keep her, not pick anyone.
+    booked = await first.book("Dauerwelle", day1, "Frau Erika Mustermann", stylist="Carla")
     old_uids = uids(booked)
     assert len(old_uids) == 3
 
@@ -189,6 +193,8 @@ async def test_a_returning_caller_is_recognised_moves_then_cancels(http, sim, st
     assert [a["appointment_id"] for a in found["appointments"]] == [booked["appointment_id"]]
     assert found["appointments"][0]["label"].endswith("10 Uhr")
     assert "Dauerwelle" in found["message"]
+    stylist = found["appointments"][0]["stylist"]
+    assert stylist == booked["stylist"] == "Carla"  # who it is with, by name
 
     # Move it to another day: the new time is held like any check (service omitted) ...
     held = await again.fn(
@@ -205,6 +211,7 @@ async def test_a_returning_caller_is_recognised_moves_then_cancels(http, sim, st
     assert moved["previous_appointment_id"] == booked["appointment_id"]
     assert moved["appointment_id"] != booked["appointment_id"]
     assert datetime.fromisoformat(moved["start"]) == day2
+    assert moved["stylist"] == stylist  # nobody asked for another: the same stylist, free
     assert "verschoben" in moved["message"]
     state = await sim.state()
     assert state["reservations"] == []  # consumed by the new bookings

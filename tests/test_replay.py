@@ -64,6 +64,8 @@ def test_every_path_of_the_call_workflow_has_a_history() -> None:
         "cancelled_in_calcom",
         "calcom_cancelled_appointment",
         "caller_lookup",
+        "stylist_named_taken",
+        "stylist_next_free",
     } <= names
     assert {"encrypted_booked", "encrypted_compensated"} <= names
 

@@ -225,6 +225,16 @@ def test_parameter_schemas_take_the_contracts_arguments(
     assert _validator(name).is_valid(args) is valid
 
 
+def test_a_stylist_is_optional_and_asked_for_only_on_a_hint() -> None:
+    check = _validator("check_availability")
+    slot = {"service": "Herrenhaarschnitt", "date": "morgen", "time": "10 Uhr"}
+    assert check.is_valid(slot) and check.is_valid({**slot, "stylist": "bei Anna"})
+    assert not check.is_valid({"stylist": "Anna"})
+    assert _validator("start_booking").is_valid({"customer_name": "Eva", **slot, "stylist": "Ben"})
+    prompt = agent_prompt()
+    assert "Frag nicht von dir aus, bei wem" in prompt and "`stylist`" in prompt
+
+
 def test_every_parameter_is_explained_in_german_with_an_example() -> None:
     for tool in tool_definitions(BASE):
         for prop, schema in tool["parameters"]["properties"].items():
@@ -238,7 +248,7 @@ def test_every_parameter_is_explained_in_german_with_an_example() -> None:
 ANSWER_WORDS = {
     "available", "alternatives", "label", "error", "message", "booked", "status",
     "unknown_service", "invalid_date", "invalid_time", "in_the_past", "outside_opening_hours",
-    "too_far_ahead",
+    "too_far_ahead", "unknown_stylist",
     # existing appointments
     "appointment_id", "cancelled", "too_late", "ambiguous", "not_found",
     "previous_appointment_id",

@@ -107,6 +107,7 @@ async def _finalize(
                 started_at=started,
                 compound=hold.service.is_compound,
                 caller_phone=caller_phone,
+                stylist=hold.stylist,
             ),
             summary="record appointment",
             **FINALIZE.kwargs(),

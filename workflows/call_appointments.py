@@ -100,7 +100,11 @@ class ExistingAppointments:
             self, result: BookingResult, status: BookingStatus
         ) -> BookingResult: ...
         async def _check(
-            self, req: CheckAvailability, *, exclude_hold_id: str | None = None
+            self,
+            req: CheckAvailability,
+            *,
+            exclude_hold_id: str | None = None,
+            prefer: str | None = None,
         ) -> HoldResult: ...
         async def _booking_answer(
             self,
@@ -183,14 +187,19 @@ class ExistingAppointments:
         if (cached := self._cached(req.request_id)) is not None:
             return cached
         async with self._lock:
-            result = await self._check_move(req.appointment_id, req.start, req.service)
+            result = await self._check_move(req.appointment_id, req.start, req.service, req.stylist)
         return self._remember(req.request_id, result)
 
     async def _check_move(
-        self, appointment_id: str | None, start: datetime, service: Service | None
+        self,
+        appointment_id: str | None,
+        start: datetime,
+        service: Service | None,
+        stylist: str | None,
     ) -> HoldResult:
         """Under the lock: hold ``start`` to replace the appointment (resolved for this
-        caller); the hold is tagged as the move's."""
+        caller), with ``stylist`` or else the appointment's own when free; the hold is
+        tagged as the move's."""
         if self._booking_running():
             return self._hold_result("booking")
         target = await self._known.resolve(appointment_id)
@@ -204,7 +213,9 @@ class ExistingAppointments:
         if wanted is None:  # the appointment's service is no longer in the catalog
             return HoldResult(outcome="failed", available=False, service=target.view.service)
         result = await self._check(
-            CheckAvailability(service=wanted, start=start), exclude_hold_id=target.hold_id
+            CheckAvailability(service=wanted, start=start, stylist=stylist),
+            exclude_hold_id=target.hold_id,
+            prefer=target.stylist if stylist is None else None,
         )
         if result.available and self._hold is not None:
             self._known.move = (self._hold.hold_id, target)
@@ -252,11 +263,13 @@ class ExistingAppointments:
             return self._booking_result("too_late", reason="too_late").model_copy(update=previous)
         held, last = self._hold, self._last_hold
         ours = held is not None and self._moves(held, target)
-        start, service = req.start, req.service
+        start, service, stylist = req.start, req.service, req.stylist
         if start is None and not ours and last is not None and self._moves(last, target):
-            start, service = last.start, last.service  # the move's hold expired: again
-        if start is not None and not (ours and held is not None and held.start == start):
-            checked = await self._check_move(target.view.appointment_id, start, service)
+            # The move's hold expired: hold the same time again.
+            start, service, stylist = last.start, last.service, last.stylist
+        same = held is not None and held.start == start and stylist in (None, held.stylist)
+        if start is not None and not (ours and same):
+            checked = await self._check_move(target.view.appointment_id, start, service, stylist)
             if not checked.available:
                 status = "failed" if checked.outcome == "failed" else "slot_taken"
                 result = self._booking_result(

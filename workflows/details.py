@@ -15,6 +15,8 @@ def details_markdown(state: CallState) -> str:
     lines = [f"**Status:** `{state.status.value}`"]
     if state.service:
         lines.append(f"**Service:** {state.service}, {_hm(state.start)} - {_hm(state.end)}")
+    if state.stylist:
+        lines.append(f"**Stylist:** {state.stylist}")
     if state.hold_id:
         lines.append(f"**Hold:** `{state.hold_id}` until {_hm(state.hold_expires_at)}")
         if state.hold_lost:

@@ -28,7 +28,8 @@ with workflow.unsafe.imports_passed_through():
 
 @dataclass(frozen=True)
 class Hold:
-    """A slot held for the caller: claims in PostgreSQL plus Cal.com reservations."""
+    """A slot held for the caller: claims in PostgreSQL plus Cal.com reservations, every
+    staffed segment with one stylist."""
 
     hold_id: str
     service: Service
@@ -39,13 +40,21 @@ class Hold:
     placed_at: datetime
     extensions_used: int = 0
     degraded: bool = False  # some segment has no Cal.com reservation
+    stylist: str | None = None  # key of the stylist it is with (every staffed segment's)
+    stylist_name: str | None = None
+    requested: str | None = None  # the stylist the caller asked for (None: anyone)
 
     @property
     def reservation_uids(self) -> list[str]:
         return [s.calcom_reservation_uid for s in self.segments if s.calcom_reservation_uid]
 
-    def is_for(self, service: Service, start: datetime) -> bool:
-        return self.service.name == service.name and self.start == start
+    def is_for(self, service: Service, start: datetime, stylist: str | None = None) -> bool:
+        """Is this the slot asked for (with ``stylist``, or with anyone when None)?"""
+        return (
+            self.service.name == service.name
+            and self.start == start
+            and (stylist is None or stylist == self.stylist)
+        )
 
     def overlaps(self, segments: list[SegmentView]) -> bool:
         """Would a new plan collide with this hold on one of its resources?"""
@@ -87,8 +96,14 @@ def is_slot_unavailable(exc: BaseException) -> bool:
     return isinstance(cause, ApplicationError) and cause.type == SLOT_UNAVAILABLE
 
 
-def segment_views(service: Service, start: datetime) -> list[SegmentView]:
-    plan = plan_service(service, start)
+def segment_views(
+    service: Service, start: datetime, stylist: str | None = None
+) -> list[SegmentView]:
+    """The service planned at ``start`` with ``stylist`` (None: the service's first);
+    empty when that stylist cannot do the whole service."""
+    if stylist is not None and stylist not in service.stylists:
+        return []
+    plan = plan_service(service, start, stylist)
     return [
         SegmentView(
             key=s.key,
@@ -122,9 +137,13 @@ class HoldSteps:
             self.failures.append(Step(summary, str(exc.cause or exc)))
             return None
 
-    async def place(self, req: CheckAvailability, *, exclude_hold_id: str | None) -> Placed:
-        """Check the slot, claim it, reserve it at Cal.com; undo what was taken if the
-        slot turns out to be someone else's."""
+    async def place(
+        self, req: CheckAvailability, *, exclude_hold_id: str | None, prefer: str | None = None
+    ) -> Placed:
+        """Check the slot, then claim and reserve it with the first free stylist who can
+        be had (another caller may claim the first one meanwhile: then the next); undo
+        what was taken if the slot turns out to be someone else's. ``prefer``: for a
+        caller without a wish, the stylist to take first when free (the one they heard)."""
         service = req.service
         check = await self.local(
             acts.check_slots,
@@ -132,6 +151,8 @@ class HoldSteps:
                 service=service,
                 start=req.start,
                 time_zone=self._inp.salon_timezone,
+                stylist=req.stylist,
+                prefer=prefer,
                 exclude_hold_id=exclude_hold_id,
             ),
             summary=f"Cal.com free time: {service.name}",
@@ -142,8 +163,23 @@ class HoldSteps:
             return Placed(
                 None, "slot_taken", "check", list(check.alternatives), day_full=check.day_full
             )
+        # A check without candidates (recorded before stylists existed): the service's own.
+        candidates = check.candidates or [acts.StylistRef(key=service.stylists[0])]
+        stage = "claim"
+        for candidate in candidates:
+            if candidate.key not in service.stylists:
+                continue
+            tried = await self._claim_and_reserve(req, candidate)
+            if tried.hold is not None or tried.outcome == "failed":
+                return tried
+            stage = tried.stage
+        return await self._taken(service, req.start, req.stylist, stage, exclude_hold_id)
 
-        segments = segment_views(service, req.start)
+    async def _claim_and_reserve(self, req: CheckAvailability, who: acts.StylistRef) -> Placed:
+        """Claim every staffed segment with ``who``, then reserve them at Cal.com. Ends
+        "held", "failed", or "slot_taken" (nothing left behind) at stage claim/reserve."""
+        service = req.service
+        segments = segment_views(service, req.start, who.key)
         now = workflow.now()
         # The one source of the hold's expiry: the claims and the timer use this instant,
         # the reservations are made to outlive it.
@@ -162,7 +198,7 @@ class HoldSteps:
         if acquired is None:
             return Placed(None, "failed")
         if not acquired.acquired:
-            return await self._taken(service, req.start, "claim", exclude_hold_id)
+            return Placed(None, "slot_taken", "claim")
 
         staffed = [s for s in segments if s.staff]
         reservations = await asyncio.gather(
@@ -184,7 +220,7 @@ class HoldSteps:
         }
         if any(isinstance(r, BaseException) and is_slot_unavailable(r) for r in reservations):
             await self.release(hold_id, list(uids.values()), "failed")
-            return await self._taken(service, req.start, "reserve", exclude_hold_id)
+            return Placed(None, "slot_taken", "reserve")
         missing = [s.key for s in staffed if s.key not in uids]
         if missing:
             # Cal.com failed (not refused) the reservation: the claims still keep our own
@@ -214,24 +250,39 @@ class HoldSteps:
             expires_at=expires_at,
             placed_at=now,
             degraded=bool(missing),
+            stylist=who.key,
+            stylist_name=who.name,
+            requested=req.stylist,
         )
         return Placed(hold, "held")
 
     async def _taken(
-        self, service: Service, start: datetime, stage: str, exclude_hold_id: str | None
+        self,
+        service: Service,
+        start: datetime,
+        stylist: str | None,
+        stage: str,
+        exclude_hold_id: str | None,
     ) -> Placed:
-        alternatives, day_full = await self.alternatives(service, start, exclude_hold_id)
+        alternatives, day_full = await self.alternatives(service, start, stylist, exclude_hold_id)
         return Placed(None, "slot_taken", stage, alternatives, day_full=day_full)
 
     async def alternatives(
-        self, service: Service, start: datetime, exclude_hold_id: str | None = None
+        self,
+        service: Service,
+        start: datetime,
+        stylist: str | None = None,
+        exclude_hold_id: str | None = None,
     ) -> tuple[list[Alternative], bool]:
+        """Alternatives to ``service`` at ``start`` for a caller who asked for ``stylist``
+        (None: anyone)."""
         found = await self.local(
             acts.find_alternatives,
             acts.FindAlternativesInput(
                 service=service,
                 requested_start=start,
                 time_zone=self._inp.salon_timezone,
+                stylist=stylist,
                 exclude_hold_id=exclude_hold_id,
             ),
             summary=f"find alternatives for {service.name}",

@@ -1,7 +1,7 @@
 """Existing appointments: find them by phone, cancel and move them one change at a time.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002_stylist
 Create Date: 2026-12-01
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "0003"
+down_revision = "0002_stylist"
 branch_labels = None
 depends_on = None
 
