@@ -13,7 +13,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from api.functions import MSG_SLOW, FunctionCall, Functions, Slot, _iso, _text, _wait
+from api.envelope import FunctionCall, _iso, _text, _wait
+from api.functions import MSG_SLOW, Functions, Slot
 from contracts.appointments import (
     AppointmentView,
     CancelAppointment,

@@ -22,7 +22,8 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.appointments import AppointmentFunctions
 from api.body import BodyError, read_body, strict_json
 from api.dedupe import SeenSet
-from api.functions import EnvelopeError, Functions, call_id_of, outcome_label, parse_envelope
+from api.envelope import EnvelopeError, call_id_of, parse_envelope
+from api.functions import Functions, outcome_label
 from api.gateway import CallGateway
 from api.inbound import UNKNOWN, CallerRecognition, inbound_answer
 from api.metrics import REQUEST_SECONDS, REQUESTS

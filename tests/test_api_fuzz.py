@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from retell.lib.webhook_auth import symmetric
 
-from api.functions import FUNCTIONS
+from api.envelope import FUNCTIONS
 from api.main import create_app
 from config import Settings
 
