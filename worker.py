@@ -22,6 +22,7 @@ from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import RPCError
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
+from activities.appointments import AppointmentActivities
 from activities.availability import AvailabilityActivities
 from activities.bookings import BookingActivities
 from activities.deps import ActivityDeps
@@ -38,6 +39,7 @@ from store.db import create_engine_for
 from store.rate_budget import PostgresBucket
 from workflows.call import CallWorkflow
 from workflows.connect import connect
+from workflows.lookup import CallerLookupWorkflow
 from workflows.outside_booking import CalcomBookingEventWorkflow
 
 GRACEFUL_SHUTDOWN = timedelta(seconds=10)
@@ -51,6 +53,7 @@ def activities_for(deps: ActivityDeps) -> list:
     bookings = BookingActivities(deps)
     availability = AvailabilityActivities(deps)
     outside = OutsideBookingActivities(deps)
+    appointments = AppointmentActivities(deps)
     return [
         availability.check_slots,
         availability.find_alternatives,
@@ -65,6 +68,12 @@ def activities_for(deps: ActivityDeps) -> list:
         bookings.finalize_booking,
         bookings.record_booking_outcome,
         outside.record_outside_booking,
+        appointments.find_appointments,
+        appointments.recognise_caller,
+        appointments.begin_appointment_change,
+        appointments.finish_appointment_change,
+        appointments.appointment_of_booking,
+        appointments.reflect_calcom_reschedule,
     ]
 
 
@@ -82,7 +91,7 @@ def build_worker(
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[CallWorkflow, CalcomBookingEventWorkflow],
+        workflows=[CallWorkflow, CalcomBookingEventWorkflow, CallerLookupWorkflow],
         activities=activities_for(deps),
         **runner,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,

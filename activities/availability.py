@@ -1,11 +1,12 @@
-"""Availability activities: is a service free at a start, and which starts are?
+"""Availability activities: is a service free at a start, with whom, and which starts are?
 
 Both read the same two sources over a window, in parallel: Cal.com's offered slot ranges
-(``GET /v2/slots?format=range``, one request per distinct staffed event type: Cal.com's
-requests are rationed by its rate limit) and our own active claims in PostgreSQL. Whether
-a plan is free is decided by :class:`domain.availability.FreeTime` (free *time*, not slot
-starts: segments of any length, at any minute); which starts to offer by
-:func:`domain.alternatives.rank_alternatives`.
+(``GET /v2/slots?format=range``, one request per staffed event type of the stylists in
+question: every stylist books with their own event types, and Cal.com's requests are
+rationed by its rate limit) and our own active claims in PostgreSQL. Whether a plan is
+free is decided by :class:`domain.availability.FreeTime` (free *time*, not slot starts:
+segments of any length, at any minute); who takes it and which starts to offer by
+:mod:`domain.assignment` (one stylist for the whole service, the choosing rule there).
 """
 
 from __future__ import annotations
@@ -25,32 +26,18 @@ from contracts.activities import (
     CheckSlotsResult,
     FindAlternativesInput,
     FindAlternativesResult,
+    StylistRef,
 )
 from contracts.messages import Alternative
-from domain.alternatives import rank_alternatives
-from domain.availability import FreeTime, StaffedSegment
+from domain.assignment import free_stylists, nearest_free, staffed
+from domain.availability import FreeTime
 from domain.catalog import Service
-from domain.planning import Plan, plan_service
+from domain.planning import plan_service
 from observability.metrics import RACE_DETECTIONS
 from store import holds as store
 
 # Do not offer a start that is about to pass while the agent is still speaking.
 LEAD_TIME = timedelta(minutes=15)
-
-
-def staffed(plan: Plan) -> list[StaffedSegment]:
-    """The plan's staffed segments as availability sees them."""
-    return [
-        StaffedSegment(
-            key=s.key,
-            start=s.start,
-            end=s.end,
-            event_type_id=s.calcom_event_type_id,
-            resource=s.resource,
-        )
-        for s in plan.staffed
-        if s.calcom_event_type_id is not None and s.resource is not None
-    ]
 
 
 def _midnight(day: date, zone: ZoneInfo) -> datetime:
@@ -69,17 +56,46 @@ class Window:
         return cls(max(now, _midnight(first, zone)), _midnight(last + timedelta(days=1), zone))
 
 
+@dataclass(frozen=True)
+class Wish:
+    """Whose time a request is about: ``mine`` are the stylists it may go to (the one
+    asked for, or all who do the service), ``others`` those who could step in at the
+    asked time when the one asked for cannot. Keys in catalog order."""
+
+    mine: list[str]
+    others: list[str]
+
+    @classmethod
+    def of(cls, stylist: str | None, everyone: list[str]) -> Wish:
+        """``stylist`` asked for (None: anyone) among ``everyone`` who does the service."""
+        if stylist is None:
+            return cls(everyone, [])
+        if stylist not in everyone:  # asked for someone who does not do this service
+            return cls([], everyone)
+        return cls([stylist], [k for k in everyone if k != stylist])
+
+
 class AvailabilityActivities:
     def __init__(self, deps: ActivityDeps) -> None:
         self._deps = deps
 
+    def _order(self, service: Service) -> list[str]:
+        return self._deps.catalog.in_catalog_order(service.stylists)
+
+    def _ref(self, key: str) -> StylistRef:
+        return StylistRef(key=key, name=self._deps.catalog.stylist_name(key))
+
     async def _free_time(
-        self, service: Service, window: Window, now: datetime, exclude_hold_id: str | None
+        self,
+        service: Service,
+        stylists: list[str],
+        window: Window,
+        now: datetime,
+        exclude_hold_id: str | None,
     ) -> FreeTime:
-        """Cal.com's offered ranges per event type and our claims per resource."""
+        """Cal.com's offered ranges per event type of ``stylists`` and their claims."""
         segments = service.staffed_segments
-        event_types = sorted({s.calcom_event_type_id for s in segments if s.calcom_event_type_id})
-        resources = sorted({s.resource for s in segments if s.resource})
+        event_types = sorted({s.hosts[k] for s in segments for k in stylists if k in s.hosts})
         zone = self._deps.catalog.timezone
 
         async def offered(et: int) -> list[tuple[datetime, datetime]]:
@@ -91,7 +107,7 @@ class AvailabilityActivities:
                 asyncio.gather(*(offered(et) for et in event_types)),
                 store.busy_intervals(
                     self._deps.engine,
-                    resources=resources,
+                    resources=sorted(stylists),
                     start=window.start,
                     end=window.end,
                     now=now,
@@ -102,11 +118,12 @@ class AvailabilityActivities:
             raise to_application_error(exc) from exc
         return FreeTime.build(dict(zip(event_types, ranges, strict=True)), claimed)
 
-    def _rank(
+    def _nearest(
         self,
         service: Service,
         requested: datetime,
         free: FreeTime,
+        stylists: list[str],
         *,
         now: datetime,
         limit: int,
@@ -114,10 +131,11 @@ class AvailabilityActivities:
         days_ahead: int,
     ) -> list[Alternative]:
         catalog = self._deps.catalog
-        starts = rank_alternatives(
+        found = nearest_free(
+            service,
             requested,
-            lambda start: plan_service(service, start),
-            lambda plan: free.is_free(staffed(plan)),
+            free,
+            stylists,
             opening_hours=catalog.opening_hours,
             zone=catalog.zone,
             not_before=now + LEAD_TIME,
@@ -126,13 +144,17 @@ class AvailabilityActivities:
             days_ahead=days_ahead,
             step_minutes=catalog.start_grid_minutes,
         )
-        total = timedelta(minutes=service.total_minutes)
-        return [Alternative(start=s, end=s + total) for s in starts]
+        return [self._alternative(service, s, k) for s, k in found]
+
+    def _alternative(self, service: Service, start: datetime, stylist: str) -> Alternative:
+        end = start + timedelta(minutes=service.total_minutes)
+        return Alternative(start=start, end=end, stylist=self._deps.catalog.stylist_name(stylist))
 
     async def _alternatives(
         self,
         service: Service,
         requested: datetime,
+        wish: Wish,
         *,
         limit: int,
         days_ahead: int,
@@ -140,27 +162,43 @@ class AvailabilityActivities:
         now: datetime,
         same_day: FreeTime | None = None,
     ) -> tuple[list[Alternative], bool]:
-        """Nearest starts: the requested day first (from ``same_day`` when it was fetched
-        already), then the following days, fetched only when the day has too few."""
+        """What to offer instead: another stylist at the very time asked for (when one
+        was asked for and is taken), then the nearest starts of the stylists the request
+        may go to (the requested day from ``same_day`` when it holds their data already,
+        then the following days, fetched only when the day has too few)."""
         zone = self._deps.catalog.zone
         day0 = requested.astimezone(zone).date()
+        today = Window.days(day0, day0, zone, now)
+        wanted = wish.mine + wish.others
         if same_day is None:
-            same_day = await self._free_time(
-                service, Window.days(day0, day0, zone, now), now, exclude_hold_id
-            )
-        found = self._rank(
-            service, requested, same_day, now=now, limit=limit, first_day=0, days_ahead=0
+            same_day = await self._free_time(service, wanted, today, now, exclude_hold_id)
+        found: list[Alternative] = []
+        if wish.others and requested > now:
+            instead = free_stylists(service, requested, same_day, wish.others, zone=zone)
+            if instead:
+                found.append(self._alternative(service, requested, instead[0]))
+        mine = wish.mine or wish.others  # nobody asked for does it: anyone who does
+        found += self._nearest(
+            service,
+            requested,
+            same_day,
+            mine,
+            now=now,
+            limit=limit - len(found),
+            first_day=0,
+            days_ahead=0,
         )
         day_full = not found
         if len(found) < limit and days_ahead > 0:
             later = Window.days(
                 day0 + timedelta(days=1), day0 + timedelta(days=days_ahead), zone, now
             )
-            free = await self._free_time(service, later, now, exclude_hold_id)
-            found += self._rank(
+            free = await self._free_time(service, mine, later, now, exclude_hold_id)
+            found += self._nearest(
                 service,
                 requested,
                 free,
+                mine,
                 now=now,
                 limit=limit - len(found),
                 first_day=1,
@@ -170,22 +208,36 @@ class AvailabilityActivities:
 
     @activity.defn
     async def check_slots(self, inp: CheckSlotsInput) -> CheckSlotsResult:
-        """Is every staffed segment free? One ``/v2/slots`` request per event type over
-        the salon day, our claims read alongside; alternatives from the same data."""
+        """Is the whole service free with the stylist asked for (or with any who does
+        it)? One ``/v2/slots`` request per event type of those stylists over the salon
+        day, their claims read alongside; alternatives from the same data (plus, when
+        the stylist asked for is taken, the others' event types for that day)."""
         now = datetime.now(UTC)
         zone = self._deps.catalog.zone
         day = inp.start.astimezone(zone).date()
-        free = await self._free_time(
-            inp.service, Window.days(day, day, zone, now), now, inp.exclude_hold_id
+        window = Window.days(day, day, zone, now)
+        wish = Wish.of(inp.stylist, self._order(inp.service))
+        free = await self._free_time(inp.service, wish.mine, window, now, inp.exclude_hold_id)
+        who = (
+            free_stylists(inp.service, inp.start, free, wish.mine, zone=zone)
+            if inp.start > now
+            else []
         )
-        plan = plan_service(inp.service, inp.start)
-        taken = free.taken(staffed(plan)) if inp.start > now else [s.key for s in plan.staffed]
-        if not taken:
-            return CheckSlotsResult(free=True)
+        if who:
+            if inp.prefer in who:  # the stylist this caller was already told, if free
+                who.remove(inp.prefer)
+                who.insert(0, inp.prefer)
+            return CheckSlotsResult(free=True, candidates=[self._ref(k) for k in who])
         RACE_DETECTIONS.labels(stage="check").inc()
+        if wish.others:
+            extra = await self._free_time(
+                inp.service, wish.others, window, now, inp.exclude_hold_id
+            )
+            free = free.union(extra)
         alternatives, day_full = await self._alternatives(
             inp.service,
             inp.start,
+            wish,
             limit=inp.limit,
             days_ahead=inp.days_ahead,
             exclude_hold_id=inp.exclude_hold_id,
@@ -194,17 +246,29 @@ class AvailabilityActivities:
         )
         return CheckSlotsResult(
             free=False,
-            taken_keys=taken,
+            taken_keys=self._taken_keys(inp.service, inp.start, free, wish, now),
             alternatives=alternatives,
             day_full=day_full,
         )
 
+    def _taken_keys(
+        self, service: Service, start: datetime, free: FreeTime, wish: Wish, now: datetime
+    ) -> list[str]:
+        """The segments that are not free with the first stylist the request may go to
+        (for the log; every segment when the start has passed or nobody may take it)."""
+        if not wish.mine or start <= now:
+            return [s.key for s in service.staffed_segments]
+        return free.taken(staffed(plan_service(service, start, wish.mine[0])))
+
     @activity.defn
     async def find_alternatives(self, inp: FindAlternativesInput) -> FindAlternativesResult:
-        """Up to ``limit`` nearest starts at which every staffed segment is free."""
+        """Up to ``limit`` nearest starts at which the whole service is free with one
+        stylist (another stylist at the very time first, when one was asked for)."""
+        wish = Wish.of(inp.stylist, self._order(inp.service))
         alternatives, day_full = await self._alternatives(
             inp.service,
             inp.requested_start,
+            wish,
             limit=inp.limit,
             days_ahead=inp.days_ahead,
             exclude_hold_id=inp.exclude_hold_id,

@@ -167,6 +167,9 @@ class BookingActivities:
             customer_name=req.customer.name,
             customer_phone=req.customer.phone,
             customer_email=req.customer.email,
+            caller_phone=req.caller_phone,
+            customer_addressed=req.customer.addressed,
+            stylist=req.stylist,
             segments=[
                 store.AppointmentSegmentRecord(
                     key=s.key,

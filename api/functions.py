@@ -8,9 +8,6 @@ answer, never a hang or a 500.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +17,14 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.dedupe import AnswerCache
+from api.envelope import (
+    SAME_DELIVERY_WINDOW_SECONDS,
+    FunctionCall,
+    _iso,
+    _text,
+    _wait,
+    request_id,
+)
 from api.gateway import CallGateway
 from api.metrics import BUDGET_EXCEEDED
 from config import Settings
@@ -34,7 +39,7 @@ from contracts.messages import (
     StartBooking,
 )
 from domain.alternatives import opening_problem
-from domain.catalog import Catalog, Service
+from domain.catalog import Catalog, Service, Stylist
 from domain.contact import customer_contact
 from domain.german_dates import DateParseError, parse_datetime
 from domain.german_times import TimeParseError
@@ -57,156 +62,45 @@ from domain.messages import (
     msg_invalid_time,
     msg_missing_name,
     msg_no_hold,
+    msg_not_offered_by,
     msg_outside_opening_hours,
     msg_pending,
     msg_slot_taken,
     msg_too_far_ahead,
     msg_unknown_service,
+    msg_unknown_stylist,
     msg_unusable_name,
 )
 from domain.names import SPOKEN_MAX_LENGTH, understand_name
 from domain.phones import region_for_timezone
 from domain.service_lookup import find_service, service_names
+from domain.stylist_lookup import stylist_names, understand_stylist
 from domain.wording import WEEKDAY_NAMES, alternative_label
 from observability.logging import get_logger
 from workflows.call import CallWorkflow
 
 log = get_logger(__name__)
 
-FUNCTIONS = ("check_availability", "start_booking", "extend_hold", "cancel_hold", "booking_status")
-# How long the API waits beyond the workflow's own budget before answering "pending".
-MAX_MARGIN_SECONDS = 1.0
-# Without a tool_call_id, the same function with the same arguments within this window is
-# the same delivery.
-SAME_DELIVERY_WINDOW_SECONDS = 20
-
 MSG_SLOW = (
     "Einen Moment bitte, unser Kalender antwortet gerade langsam. "
     "Ich schaue gleich noch einmal nach."
 )
 MSG_CALL_OVER = "Dieses Gespräch ist bereits beendet."
-MAX_ID_LENGTH = 200
-
-
-class EnvelopeError(ValueError):
-    """The request is not a usable Retell function call (answered 422)."""
 
 
 @dataclass(frozen=True)
-class FunctionCall:
-    name: str
-    args: dict[str, Any]
-    call_id: str
-    from_number: str | None
-    agent_id: str | None
-    tool_call_id: str | None
+class Slot:
+    """What a caller asked for: a service at a start, with a stylist (None: anyone)."""
 
+    service: Service
+    start: datetime
+    stylist: Stylist | None = None
 
-def parse_envelope(payload: Any) -> FunctionCall:
-    """``{name, args, call}`` as Retell sends it with the full envelope."""
-    if not isinstance(payload, dict):
-        raise EnvelopeError("the body must be a JSON object {name, args, call}")
-    name = payload.get("name")
-    if not isinstance(name, str) or not name:
-        raise EnvelopeError("missing function 'name'")
-    if name not in FUNCTIONS:
-        raise EnvelopeError(f"unknown function {name!r}; known: {', '.join(FUNCTIONS)}")
-    args = payload.get("args")
-    if args is None:
-        args = {}
-    if not isinstance(args, dict):
-        raise EnvelopeError("'args' must be a JSON object")
-    call = payload.get("call")
-    if not isinstance(call, dict):
-        raise EnvelopeError(
-            "missing 'call': configure the Retell tool to send the full envelope, not 'args only'"
+    def check(self, request_id: str | None) -> CheckAvailability:
+        key = self.stylist.key if self.stylist is not None else None
+        return CheckAvailability(
+            service=self.service, start=self.start, stylist=key, request_id=request_id
         )
-    call_id = call_id_of(call)
-    if call_id is None:
-        raise EnvelopeError("missing or invalid 'call.call_id'")
-    from_number = call.get("from_number")
-    return FunctionCall(
-        name=name,
-        args=args,
-        call_id=call_id,
-        from_number=from_number if isinstance(from_number, str) else None,
-        agent_id=_printable(call.get("agent_id")),
-        tool_call_id=_tool_call_id(call, name),
-    )
-
-
-def _printable(value: Any) -> str | None:
-    """``value`` when it is a usable identifier: a string of printable characters (no
-    control, format or surrogate characters), at most :data:`MAX_ID_LENGTH` long."""
-    if not isinstance(value, str):
-        return None
-    value = value.strip()
-    if not value or len(value) > MAX_ID_LENGTH or not value.isprintable():
-        return None
-    return value
-
-
-def call_id_of(call: dict[str, Any]) -> str | None:
-    """The call's ``call_id`` if usable: it names the workflow and is stored with every
-    hold and appointment, so a NUL or an invisible character in it is refused."""
-    return _printable(call.get("call_id"))
-
-
-def _tool_call_id(call: dict[str, Any], name: str) -> str | None:
-    """The current invocation's id: the last tool call of this name in the transcript."""
-    items = call.get("transcript_with_tool_calls")
-    if not isinstance(items, list):
-        return None
-    for item in reversed(items):
-        if (
-            isinstance(item, dict)
-            and item.get("role") == "tool_call_invocation"
-            and item.get("name") == name
-        ):
-            return _printable(item.get("tool_call_id"))
-    return None
-
-
-# Without a tool_call_id, a repeat of these with the same arguments is taken for a
-# duplicate delivery. A repeated extend_hold or cancel_hold may be meant (and costs at most
-# one bounded extension); booking_status only reads.
-DEDUPE_BY_ARGS = ("check_availability", "start_booking")
-
-
-def request_id(fc: FunctionCall, now: float | None = None) -> str | None:
-    """Retell's tool_call_id when present, else (for state-changing functions) name +
-    arguments within a short window; None: every delivery is new."""
-    if fc.tool_call_id:
-        return f"tc:{fc.tool_call_id}"
-    if fc.name not in DEDUPE_BY_ARGS:
-        return None
-    canonical = json.dumps(fc.args, sort_keys=True, ensure_ascii=False, default=str)
-    digest = hashlib.sha256(f"{fc.name}\n{canonical}".encode()).hexdigest()[:20]
-    bucket = int((now if now is not None else time.time()) // SAME_DELIVERY_WINDOW_SECONDS)
-    return f"args:{digest}:{bucket}"
-
-
-def _text(args: dict[str, Any], *names: str, limit: int = 200) -> str | None:
-    """The first of ``names`` given as text (numbers as their digits), at most ``limit``
-    characters."""
-    for name in names:
-        value = args.get(name)
-        if isinstance(value, bool):
-            continue
-        if isinstance(value, int | float):
-            return str(value)[:limit]
-        if isinstance(value, str) and value.strip():
-            return value.strip()[:limit]
-    return None
-
-
-def _wait(budget: float) -> float:
-    """The workflow answers within ``budget``; the API allows a little more for the trip."""
-    return budget + min(MAX_MARGIN_SECONDS, budget / 2)
-
-
-def _iso(dt: datetime | None) -> str | None:
-    return dt.isoformat() if dt is not None else None
 
 
 class Functions:
@@ -235,38 +129,54 @@ class Functions:
         )
 
     # ------------------------------------------------------------ understanding
-    def _understand_slot(
-        self, args: dict[str, Any], now: datetime
-    ) -> tuple[Service, datetime] | dict[str, Any]:
-        """Service and start from spoken German, or an error answer."""
+    def _understand_slot(self, args: dict[str, Any], now: datetime) -> Slot | dict[str, Any]:
+        """Service, stylist and start from spoken German, or an error answer."""
         spoken = _text(args, "service", "dienstleistung")
         service = find_service(self.catalog, spoken) if spoken else None
         if service is None:
             names = service_names(self.catalog)
             return self._hold_answer(error="unknown_service", message=msg_unknown_service(names))
+        wish = understand_stylist(self.catalog, _text(args, "stylist", "friseur", limit=100))
+        if wish.unknown:
+            doers = stylist_names(self.catalog, service.stylists)
+            return self._hold_answer(
+                service=service.name,
+                error="unknown_stylist",
+                message=msg_unknown_stylist(stylist_names(self.catalog), service.name, doers),
+            )
+        start = self._understand_start(args, now, service.name)
+        if isinstance(start, dict):
+            return start
+        return Slot(service, start, wish.stylist)
+
+    def _understand_start(
+        self, args: dict[str, Any], now: datetime, service: str | None
+    ) -> datetime | dict[str, Any]:
+        """The start from spoken German date and time (within the booking horizon), or an
+        error answer (``service``: named in it)."""
         date_text = _text(args, "date", "datum")
         time_text = _text(args, "time", "uhrzeit") or ""
         if date_text is None:
             return self._hold_answer(
-                service=service.name, error="invalid_date", message=msg_invalid_date()
+                service=service, error="invalid_date", message=msg_invalid_date()
             )
         try:
             start = parse_datetime(date_text, time_text, now=now, zone=self.zone)
         except DateParseError as exc:
             return self._hold_answer(
-                service=service.name, error="invalid_date", message=msg_invalid_date(str(exc))
+                service=service, error="invalid_date", message=msg_invalid_date(str(exc))
             )
         except TimeParseError as exc:
             return self._hold_answer(
-                service=service.name, error="invalid_time", message=msg_invalid_time(str(exc))
+                service=service, error="invalid_time", message=msg_invalid_time(str(exc))
             )
         except (ValueError, OverflowError):
             return self._hold_answer(
-                service=service.name, error="invalid_date", message=msg_invalid_date()
+                service=service, error="invalid_date", message=msg_invalid_date()
             )
         if start < now:
             return self._hold_answer(
-                service=service.name,
+                service=service,
                 error="in_the_past",
                 message=msg_in_the_past(start, self.zone, now),
             )
@@ -275,11 +185,11 @@ class Functions:
             today = now.astimezone(self.zone).date()
             last_day = last_bookable_day(now, self.zone, horizon)
             return self._hold_answer(
-                service=service.name,
+                service=service,
                 error="too_far_ahead",
                 message=msg_too_far_ahead(last_day, today),
             )
-        return service, start
+        return start
 
     # ------------------------------------------------------------ answers
     def _hold_answer(
@@ -292,6 +202,7 @@ class Functions:
         hold_id: str | None = None,
         hold_expires_at: datetime | None = None,
         hold_seconds_left: int | None = None,
+        stylist: str | None = None,
         alternatives: list[Alternative] | None = None,
         error: str | None = None,
         message: str,
@@ -304,38 +215,43 @@ class Functions:
             "hold_id": hold_id,
             "hold_expires_at": _iso(hold_expires_at),
             "hold_seconds_left": hold_seconds_left,
-            "alternatives": [
-                {
-                    "start": a.start.isoformat(),
-                    "end": a.end.isoformat(),
-                    "label": alternative_label(a.start, self.zone),
-                }
-                for a in alternatives or []
-            ],
+            "stylist": stylist,
+            "alternatives": self._alternatives(alternatives or []),
             "error": error,
             "message": message,
         }
+
+    def _alternatives(self, alternatives: list[Alternative]) -> list[dict[str, Any]]:
+        return [
+            {
+                "start": a.start.isoformat(),
+                "end": a.end.isoformat(),
+                "label": alternative_label(a.start, self.zone),
+                "stylist": a.stylist,
+            }
+            for a in alternatives
+        ]
 
     def _from_hold(
         self,
         result: HoldResult,
         *,
-        service: Service | None = None,
-        requested: datetime | None = None,
+        slot: Slot | None = None,
         error: str | None = None,
         action: HoldAction = "extend",
     ) -> dict[str, Any]:
-        """The answer to a HoldResult; ``action`` names what a caller without a hold asked."""
+        """The answer to a HoldResult; ``slot`` is what the caller asked for (a check),
+        ``action`` names what a caller without a hold asked."""
         now = datetime.now(UTC)
-        name = result.service or (service.name if service else None)
-        start = result.start or requested
+        name = result.service or (slot.service.name if slot else None)
+        start = result.start or (slot.start if slot else None)
         starts = [a.start for a in result.alternatives]
         left = result.hold_seconds_left or 0
         outcome = result.outcome
         if outcome in ("held", "extended", "extend_limit"):
             assert name is not None and result.start is not None
             if outcome == "held":
-                message = msg_available(name, result.start, self.zone, left, now)
+                message = msg_available(name, result.start, self.zone, left, now, result.stylist)
             elif outcome == "extended":
                 message = msg_hold_extended(left)
             else:
@@ -348,27 +264,29 @@ class Functions:
                 hold_id=result.hold_id,
                 hold_expires_at=result.hold_expires_at,
                 hold_seconds_left=result.hold_seconds_left,
+                stylist=result.stylist,
                 message=message,
             )
         # The API's own reading of opening hours wins; else the workflow's (Cal.com's).
         hours_problem = error
+        names = [a.stylist for a in result.alternatives]
         if outcome in ("slot_taken", "hold_lost") and name and start:
             if hours_problem:
                 message = self._opening_message(hours_problem, name, start, starts, now)
             elif outcome == "hold_lost":
-                message = msg_hold_lost(name, start, self.zone, starts, now)
+                message = msg_hold_lost(
+                    name, start, self.zone, starts, now, stylist=result.stylist, stylists=names
+                )
             else:
-                message = (
-                    msg_day_full(name, start, self.zone, starts, now)
-                    if result.day_full
-                    else msg_slot_taken(name, start, self.zone, starts, now)
+                message = self._taken_message(
+                    name, start, result.alternatives, slot, now, day_full=result.day_full
                 )
         elif outcome == "booking":
             message = msg_booking_in_progress()
         elif outcome == "cancelled":
             message = msg_hold_cancelled()
         elif outcome == "expired" and name and start:
-            message = msg_hold_expired(name, start, self.zone, now)
+            message = msg_hold_expired(name, start, self.zone, now, result.stylist)
         elif outcome == "no_hold":
             message = msg_no_hold(action)
         else:
@@ -378,6 +296,46 @@ class Functions:
             alternatives=result.alternatives,
             error=error,
             message=message,
+        )
+
+    def _taken_message(
+        self,
+        service: str,
+        start: datetime,
+        alternatives: list[Alternative],
+        slot: Slot | None,
+        now: datetime,
+        *,
+        day_full: bool = False,
+    ) -> str:
+        """Taken: with the stylist asked for (another at the very time first), or at all;
+        ``day_full``: nothing else that day either (for the stylist asked for)."""
+        starts = [a.start for a in alternatives]
+        names = [a.stylist for a in alternatives]
+        asked = slot.stylist if slot is not None else None
+        if asked is not None and slot is not None and asked.key not in slot.service.stylists:
+            doers = stylist_names(self.catalog, slot.service.stylists)
+            return msg_not_offered_by(
+                service, asked.name, doers, start, self.zone, starts, now, stylists=names
+            )
+        if day_full:
+            return msg_day_full(
+                service,
+                start,
+                self.zone,
+                starts,
+                now,
+                stylists=names,
+                asked=asked.name if asked is not None else None,
+            )
+        return msg_slot_taken(
+            service,
+            start,
+            self.zone,
+            starts,
+            now,
+            stylists=names,
+            asked=asked.name if asked is not None else None,
         )
 
     def _opening_message(
@@ -399,6 +357,8 @@ class Functions:
             customer_name=name or result.customer_name,
             alternatives=[a.start for a in result.alternatives],
             now=now,
+            stylist=result.stylist,
+            stylists=[a.stylist for a in result.alternatives],
         )
         if result.status == "pending" and result.reason == "booking_in_progress":
             message = msg_booking_in_progress()
@@ -412,6 +372,7 @@ class Functions:
             "appointment_id": result.appointment_id,
             "start": _iso(result.start),
             "end": _iso(result.end),
+            "stylist": result.stylist,
             "segments": [
                 {
                     "key": s.key,
@@ -421,14 +382,7 @@ class Functions:
                 }
                 for s in result.segments
             ],
-            "alternatives": [
-                {
-                    "start": a.start.isoformat(),
-                    "end": a.end.isoformat(),
-                    "label": alternative_label(a.start, self.zone),
-                }
-                for a in result.alternatives
-            ],
+            "alternatives": self._alternatives(result.alternatives),
             "customer_name": name or result.customer_name,
             "error": None,
             "message": message,
@@ -445,6 +399,7 @@ class Functions:
             "appointment_id": None,
             "start": None,
             "end": None,
+            "stylist": None,
             "segments": [],
             "alternatives": [],
             "customer_name": None,
@@ -461,11 +416,13 @@ class Functions:
             self.gateway.update(inp, update, arg, summary=summary), budget
         )
 
-    def _summary(self, service: Service, start: datetime) -> str:
-        """ "Dauerwelle, Do 26.11. 10:45" for the workflow list in the Temporal UI."""
-        local = start.astimezone(self.zone)
+    def _summary(self, slot: Slot) -> str:
+        """ "Dauerwelle, Do 26.11. 10:45" (or "Dauerwelle bei Ben, ..." when the caller
+        asked for a stylist) for the workflow list in the Temporal UI."""
+        local = slot.start.astimezone(self.zone)
         day = WEEKDAY_NAMES[local.weekday()][:2]
-        return f"{service.name}, {day} {local:%d.%m.} {local:%H:%M}"
+        with_whom = f" bei {slot.stylist.name}" if slot.stylist is not None else ""
+        return f"{slot.service.name}{with_whom}, {day} {local:%d.%m.} {local:%H:%M}"
 
     def _slow(self, fc: FunctionCall, exc: BaseException) -> None:
         BUDGET_EXCEEDED.labels(function=fc.name).inc()
@@ -481,10 +438,10 @@ class Functions:
     # ------------------------------------------------------------ the functions
     async def check_availability(self, fc: FunctionCall, rid: str | None) -> dict[str, Any]:
         now = datetime.now(UTC)
-        understood = self._understand_slot(fc.args, now)
-        if isinstance(understood, dict):
-            return understood
-        service, start = understood
+        slot = self._understand_slot(fc.args, now)
+        if isinstance(slot, dict):
+            return slot
+        service, start = slot.service, slot.start
         problem = opening_problem(
             start, service.total_minutes, self.catalog.opening_hours, self.zone
         )
@@ -492,9 +449,9 @@ class Functions:
             result: HoldResult = await self._update(
                 fc,
                 CallWorkflow.check_availability,
-                CheckAvailability(service=service, start=start, request_id=rid),
+                slot.check(rid),
                 _wait(self.settings.check_budget_seconds),
-                summary=self._summary(service, start),
+                summary=self._summary(slot),
             )
         except WorkflowAlreadyStartedError:
             return self._hold_answer(service=service.name, message=MSG_CALL_OVER)
@@ -504,7 +461,7 @@ class Functions:
         # Outside opening hours Cal.com has no slot: the workflow's answer carries the
         # nearest free alternatives. Should Cal.com offer it anyway, Cal.com is right.
         error = None if result.available else problem
-        return self._from_hold(result, service=service, requested=start, error=error)
+        return self._from_hold(result, slot=slot, error=error)
 
     async def start_booking(self, fc: FunctionCall, rid: str | None) -> dict[str, Any]:
         # Only clean data goes to the workflow: a visible name with a letter, a phone in
@@ -525,15 +482,20 @@ class Functions:
             ask_phone = contact.phone_dropped and contact.phone is None
             return self._booking_simple("invalid_input", msg_unusable_name(ask_phone))
         check: CheckAvailability | None = None
+        slot: Slot | None = None
         if _text(fc.args, "service", "dienstleistung", "date", "datum"):
-            slot = self._understand_slot(fc.args, datetime.now(UTC))
-            if isinstance(slot, dict):
-                return self._booking_simple("invalid_input", slot["message"], slot["error"])
-            service, start = slot
-            check = CheckAvailability(
-                service=service, start=start, request_id=f"{rid}:check" if rid else None
-            )
-        customer = Customer(name=understood.name, phone=contact.phone, email=contact.email)
+            understood_slot = self._understand_slot(fc.args, datetime.now(UTC))
+            if isinstance(understood_slot, dict):
+                answer = understood_slot
+                return self._booking_simple("invalid_input", answer["message"], answer["error"])
+            slot = understood_slot
+            check = slot.check(f"{rid}:check" if rid else None)
+        customer = Customer(
+            name=understood.name,
+            phone=contact.phone,
+            email=contact.email,
+            addressed=understood.addressed,
+        )
         try:
             result: BookingResult = await self._update(
                 fc,
@@ -546,7 +508,14 @@ class Functions:
         except Exception as exc:  # slow, unreachable or failing Temporal: 'pending'
             self._slow(fc, exc)
             return {**self._booking_simple("pending", msg_pending()), "_slow": True}
-        return self._booking_answer(result, understood.addressed)
+        answer = self._booking_answer(result, understood.addressed)
+        if slot is not None and result.status == "slot_taken" and result.reason == "slot_taken":
+            # The one-shot's own check found the slot taken: say it as a check would
+            # (with the stylist asked for, and another one at that very time first).
+            answer["message"] = self._taken_message(
+                slot.service.name, slot.start, result.alternatives, slot, datetime.now(UTC)
+            )
+        return answer
 
     async def _hold_update(
         self, fc: FunctionCall, update: Any, arg: Any

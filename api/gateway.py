@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
 from collections import OrderedDict
+from datetime import timedelta
 from typing import Any
 
 from temporalio.client import (
@@ -19,10 +21,12 @@ from temporalio.common import (
 from temporalio.service import RPCError, RPCStatusCode
 
 from config import Settings
+from contracts.appointments import CallerKnown, LookupCaller
 from contracts.messages import BookingStatus, CallInput
 from domain.phones import region_for_timezone, to_e164
 from workflows.call import CallWorkflow
 from workflows.ids import call_workflow_id
+from workflows.lookup import LOOKUP_PREFIX, CallerLookupWorkflow
 from workflows.outside_booking import (
     CalcomBookingEvent,
     CalcomBookingEventWorkflow,
@@ -136,6 +140,20 @@ class CallGateway:
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             static_summary=f"Cal.com {event.trigger} {event.calcom_uid}",
+        )
+
+    async def recognise(self, phone: str) -> CallerKnown:
+        """Who booked from ``phone`` (E.164): a short lookup workflow (its id is random,
+        never the number), each RPC bounded by ``INBOUND_BUDGET_SECONDS``."""
+        return await self.client.execute_workflow(
+            CallerLookupWorkflow.run,
+            LookupCaller(phone=phone, time_zone=self.settings.salon_timezone),
+            id=f"{LOOKUP_PREFIX}{uuid.uuid4().hex}",
+            task_queue=self.settings.temporal_task_queue,
+            # Nobody waits longer than the webhook: a lookup left behind ends by itself.
+            execution_timeout=timedelta(seconds=10),
+            rpc_timeout=timedelta(seconds=self.settings.inbound_budget_seconds),
+            static_summary="Anrufer erkennen",
         )
 
     async def healthy(self) -> bool:

@@ -19,10 +19,13 @@ from temporalio.client import Client
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.appointments import AppointmentFunctions
 from api.body import BodyError, read_body, strict_json
 from api.dedupe import SeenSet
-from api.functions import EnvelopeError, Functions, call_id_of, outcome_label, parse_envelope
+from api.envelope import EnvelopeError, call_id_of, parse_envelope
+from api.functions import Functions, outcome_label
 from api.gateway import CallGateway
+from api.inbound import UNKNOWN, CallerRecognition, inbound_answer
 from api.metrics import REQUEST_SECONDS, REQUESTS
 from api.ops import OpsToken
 from api.ops import router as ops_router
@@ -53,6 +56,7 @@ class State:
         self.client = client
         self.functions: Functions | None = None
         self.gateway: CallGateway | None = None
+        self.recognition: CallerRecognition | None = None
         self.webhooks_seen = SeenSet()
         if client is not None:
             self._wire(client)
@@ -60,7 +64,12 @@ class State:
     def _wire(self, client: Client) -> None:
         self.client = client
         self.gateway = CallGateway(client, self.settings)
-        self.functions = Functions(self.gateway, self.settings, self.catalog)
+        self.functions = AppointmentFunctions(self.gateway, self.settings, self.catalog)
+        self.recognition = CallerRecognition(
+            self.gateway,
+            budget_seconds=self.settings.inbound_budget_seconds,
+            zone=self.catalog.zone,
+        )
 
     async def ensure_connected(self) -> None:
         if self.client is None:
@@ -164,6 +173,32 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         )
         return JSONResponse({k: v for k, v in answer.items() if k != "_slow"})
 
+    @app.post(
+        "/retell/inbound",
+        summary="Retell inbound call webhook: is the caller a known customer?",
+        responses={401: {"description": "bad signature"}},
+    )
+    async def retell_inbound(request: Request) -> Response:
+        """Always 200 within a second, except for a bad signature (401): an unreadable
+        body, a withheld number or any lookup problem answers ``customer_known: "false"``."""
+        started = time.perf_counter()
+        payload = await signed_json(request)
+        if isinstance(payload, Response):
+            if payload.status_code == 401:
+                REQUESTS.labels(function="inbound", outcome="rejected").inc()
+                return payload
+            payload = None
+        variables, outcome = dict(UNKNOWN), "error"
+        try:
+            await state.ensure_connected()
+            if state.recognition is not None:
+                variables, outcome = await state.recognition.variables(payload)
+        except Exception:
+            log.exception("inbound lookup failed")
+        REQUESTS.labels(function="inbound", outcome=outcome).inc()
+        REQUEST_SECONDS.labels(function="inbound").observe(time.perf_counter() - started)
+        return JSONResponse(inbound_answer(variables))
+
     @app.post("/retell/webhook", status_code=204, summary="Retell call events")
     async def retell_webhook(request: Request, background: BackgroundTasks) -> Response:
         payload = await signed_json(request)
@@ -239,7 +274,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
         if trigger not in CALCOM_TRIGGERS:
             return JSONResponse({"status": "ignored", "trigger": trigger})
         try:
-            event = _calcom_event(trigger, payload.get("payload"))
+            event = _calcom_event(trigger, payload.get("payload"), settings.salon_timezone)
         except (ValidationError, KeyError, TypeError, ValueError) as exc:
             return _problem(422, f"unusable {trigger} payload: {exc.__class__.__name__}")
         await state.ensure_connected()
@@ -301,7 +336,7 @@ def _str(obj: dict[str, Any], key: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _calcom_event(trigger: str, payload: Any) -> CalcomBookingEvent:
+def _calcom_event(trigger: str, payload: Any, time_zone: str) -> CalcomBookingEvent:
     if not isinstance(payload, dict):
         raise ValueError("payload")
     metadata = payload.get("metadata") or {}
@@ -316,6 +351,7 @@ def _calcom_event(trigger: str, payload: Any) -> CalcomBookingEvent:
         if isinstance(metadata, dict)
         else {},
         rescheduled_from_uid=payload.get("rescheduleUid") or payload.get("fromReschedule"),
+        time_zone=time_zone,
     )
 
 

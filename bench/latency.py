@@ -27,6 +27,11 @@ from domain.planning import plan_service
 # The local activities the check runs, by round (a round's activities run together):
 # the slots and the claim together, then one reservation per staffed segment.
 CHECK_ROUNDS = {1: [2, 1], 3: [2, 3]}
+# The stylist named in the latency checks: the first of the service's, whose event types
+# the bare Cal.com calls use (plan_service plans with the first stylist). "Anyone" would
+# ask Cal.com about every stylist's event types.
+STYLIST = {"Herrenhaarschnitt": "Anna", "Dauerwelle": "Ben"}
+
 # The floor as issue 17 defines it: as many no-op local activities as the check runs,
 # one after another.
 SEQUENTIAL_ROUNDS = {1: [1, 1, 1], 3: [1, 1, 1, 1, 1]}
@@ -105,7 +110,9 @@ async def checks_and_bookings(
         for call_id, start in calls:
             t0 = time.perf_counter()
             check = await retell.function(
-                call_id, "check_availability", {"service": service, **date_args(start, zone)}
+                call_id,
+                "check_availability",
+                {"service": service, "stylist": STYLIST[service], **date_args(start, zone)},
             )
             check_t.append(time.perf_counter() - t0)
             if not check["available"]:
@@ -213,7 +220,11 @@ async def compound_booking(
                 check = await retell.function(
                     call_id,
                     "check_availability",
-                    {"service": "Dauerwelle", **date_args(slots.next("Dauerwelle"), zone)},
+                    {
+                        "service": "Dauerwelle",
+                        "stylist": STYLIST["Dauerwelle"],
+                        **date_args(slots.next("Dauerwelle"), zone),
+                    },
                 )
                 if not check["available"]:
                     raise RuntimeError(f"bench slot not available: {check}")

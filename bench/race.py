@@ -10,7 +10,7 @@ import random
 from datetime import timedelta
 from typing import Any
 
-from bench.latency import booking_request
+from bench.latency import STYLIST, booking_request
 from bench.slots import Slots, date_args
 from bench.stack import Stack
 from calcom.client import CalcomClient
@@ -47,7 +47,13 @@ async def race(
         await retell.webhook("call_started", call_id)
         await asyncio.sleep(0.2)
         check = await retell.function(
-            call_id, "check_availability", {"service": "Dauerwelle", **date_args(plan.start, zone)}
+            call_id,
+            "check_availability",
+            {
+                "service": "Dauerwelle",
+                "stylist": STYLIST["Dauerwelle"],
+                **date_args(plan.start, zone),
+            },
         )
         if not check["available"]:
             return False, False

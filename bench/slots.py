@@ -38,7 +38,8 @@ class Slots:
         """The next start at which ``service_name`` fits wholly within opening hours on
         stylists nobody was given yet."""
         service = self.catalog.service(service_name)
-        resources = sorted({s.resource for s in service.staffed_segments if s.resource})
+        # Every stylist who could be chosen: whoever the check picks is free then.
+        resources = sorted({h for s in service.staffed_segments for h in s.hosts})
         length = timedelta(minutes=service.total_minutes)
         margin = COMPOUND_MARGIN if service.is_compound else timedelta(0)
         zone = self.catalog.zone

@@ -1,11 +1,12 @@
 """``booking call``: a realistic scripted Retell call against a running API.
 
 It signs every request the way Retell does (``X-Retell-Signature`` over the raw body),
-sends ``call_started``, ``check_availability``, pauses while the caller "spells the name",
-``start_booking`` and ``call_ended``, and prints the dialogue, the outcome and the
-workflow's Temporal UI link. ``--conflict`` lets someone else book the slot meanwhile
-(through the simulator): ``page`` as Cal.com's booking page does (our reservation keeps it
-away), ``api`` blind through the API (the hold is lost; the agent offers alternatives).
+sends ``call_started``, ``check_availability`` (with a stylist when ``--stylist`` names
+one), pauses while the caller "spells the name", ``start_booking`` and ``call_ended``, and
+prints the dialogue, the outcome and the workflow's Temporal UI link. ``--conflict`` lets
+someone else book the slot (with the same stylist) meanwhile, through the simulator:
+``page`` as Cal.com's booking page does (our reservation keeps it away), ``api`` blind
+through the API (the hold is lost; the agent offers alternatives).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class CallScript:
     service: str = "Dauerwelle"
     date: str = "übermorgen"
     time: str = "10:45"
+    stylist: str | None = None  # as the caller says it ("bei Ben"); None: anyone
     name: str = "Jürgen Müller"
     phone: str = "+4915112345678"
     think_seconds: float = 2.0
@@ -40,6 +42,7 @@ class CallScript:
     calsim_url: str | None = None
     temporal_ui: str = "http://localhost:8233"
     namespace: str = "default"
+    time_zone: str = "Europe/Berlin"  # the salon's: times are said in it
     ops_token: str | None = None  # reads the call's state from GET /calls/{id} at the end
 
 
@@ -123,25 +126,33 @@ def _print_state(client: RetellLikeClient, call_id: str, ops_token: str | None) 
     state = response.json()
     console.print(
         f"Call state (GET /calls/{call_id}): {state.get('status')}, "
-        f"appointment {state.get('appointment_id') or '-'}",
+        f"appointment {state.get('appointment_id') or '-'}, "
+        f"stylist {state.get('stylist') or '-'}",
         soft_wrap=True,
     )
 
 
-def _book_elsewhere(script: CallScript, start: str, service: str) -> None:
-    """Someone else takes the slot through Cal.com (the simulator's booking page or API)."""
+def _book_elsewhere(script: CallScript, start: str, service: str, stylist: str | None) -> None:
+    """Someone else takes the slot (with the same stylist, named ``stylist``) through
+    Cal.com (the simulator's booking page or API)."""
     if not script.calsim_url:
         console.print("[yellow]no simulator URL: skipping the conflict[/]")
         return
     from config.settings import get_settings
     from domain.catalog import load_catalog
+    from domain.service_lookup import find_service
 
     catalog = load_catalog(get_settings().catalog_path)
-    seg = catalog.service(service).staffed_segments[0]
+    found = find_service(catalog, service)
+    if found is None:
+        console.print("[yellow]unknown service: skipping the conflict[/]")
+        return
+    key = next((s.key for s in catalog.stylists if s.name == stylist), found.stylists[0])
+    seg = found.staffed_segments[0]
     response = httpx.post(
         f"{script.calsim_url}/_sim/outside-booking",
         json={
-            "event_type_id": seg.calcom_event_type_id,
+            "event_type_id": seg.hosts.get(key, seg.hosts[found.stylists[0]]),
             "start": start,
             "respect_reservations": script.conflict == "page",
             "name": "Web-Kundin",
@@ -160,32 +171,33 @@ def run_call(script: CallScript) -> int:
     try:
         client.post("/retell/webhook", {"event": "call_started", "call": call}).raise_for_status()
         _say("Agent", "Salon Haarmonie, guten Tag! Was darf ich für Sie tun?")
-        _say("Anrufer", f"Ich hätte gern eine {script.service}, {script.date} um {script.time}.")
-        check = _function(
-            client,
-            call,
-            "check_availability",
-            {"service": script.service, "date": script.date, "time": script.time},
+        with_whom = f" bei {script.stylist}" if script.stylist else ""
+        _say(
+            "Anrufer",
+            f"Ich hätte gern eine {script.service}{with_whom}, {script.date} um {script.time}.",
         )
+        wanted = {"service": script.service, "date": script.date, "time": script.time}
+        if script.stylist:
+            wanted["stylist"] = script.stylist
+        check = _function(client, call, "check_availability", wanted)
         _say("Agent", check["message"])
         if not check.get("available"):
             alternatives = check.get("alternatives") or []
             if not alternatives:
                 return _hang_up(client, call, call_id, script, booked=False)
             choice = alternatives[0]
-            _say("Anrufer", f"Dann nehme ich {choice['label']}.")
-            check = _function(
-                client,
-                call,
-                "check_availability",
-                {"service": script.service, "date": choice["start"], "time": choice["start"]},
-            )
+            who = f" bei {choice['stylist']}" if choice.get("stylist") else ""
+            _say("Anrufer", f"Dann nehme ich {choice['label']}{who}.")
+            picked = {"service": script.service, "date": choice["start"], "time": choice["start"]}
+            if choice.get("stylist"):
+                picked["stylist"] = choice["stylist"]
+            check = _function(client, call, "check_availability", picked)
             _say("Agent", check["message"])
             if not check.get("available"):
                 return _hang_up(client, call, call_id, script, booked=False)
         _say("Agent", "Auf welchen Namen darf ich den Termin eintragen?")
         if script.conflict != "none" and check.get("start"):
-            _book_elsewhere(script, check["start"], script.service)
+            _book_elsewhere(script, check["start"], script.service, check.get("stylist"))
         with console.status("[dim]Anrufer buchstabiert den Namen ...[/]", spinner="dots"):
             time.sleep(script.think_seconds)
         _say("Anrufer", script.name)
@@ -201,8 +213,15 @@ def run_call(script: CallScript) -> int:
 
 
 def _hang_up(
-    client: RetellLikeClient, call: dict, call_id: str, script: CallScript, *, booked: bool
+    client: RetellLikeClient,
+    call: dict,
+    call_id: str,
+    script: CallScript,
+    *,
+    booked: bool,
+    done: str = "booked",
 ) -> int:
+    """End the call; ``booked``: the call did what the caller wanted (``done`` says what)."""
     _say("Agent", "Vielen Dank für Ihren Anruf, auf Wiederhören!")
     ended = {
         **call,
@@ -214,7 +233,7 @@ def _hang_up(
     link = (
         f"{script.temporal_ui}/namespaces/{script.namespace}/workflows/{quote('call-' + call_id)}"
     )
-    outcome = "[green]booked[/]" if booked else "[yellow]not booked[/]"
+    outcome = f"[green]{done}[/]" if booked else f"[yellow]not {done}[/]"
     console.print(Panel(f"Outcome: {outcome}", title=f"call {call_id}"))
     _print_state(client, call_id, script.ops_token)
     console.print(f"Temporal UI: {link}", soft_wrap=True)  # one line: stays clickable

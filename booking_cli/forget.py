@@ -12,7 +12,13 @@ from store.db import create_engine_for
 from store.forget import ForgottenAppointment, forget_phone
 from workflows.ids import call_workflow_id
 
-COLUMN_LABELS = {"customer_name": "name", "customer_phone": "phone", "customer_email": "e-mail"}
+COLUMN_LABELS = {
+    "customer_name": "name",
+    "customer_phone": "phone",
+    "customer_email": "e-mail",
+    "customer_addressed": "salutation",
+    "caller_phone": "caller's number",
+}
 
 
 async def run_forget(

@@ -203,7 +203,14 @@ def call(
         "übermorgen"
     ),
     time: Annotated[str, typer.Option(help="Time as spoken, e.g. '10:45', 'halb elf'.")] = "10:45",
+    stylist: Annotated[
+        str | None,
+        typer.Option(help="The stylist the caller asks for, e.g. 'Ben' (default: anyone)."),
+    ] = None,
     name: Annotated[str, typer.Option(help="The caller's name.")] = "Jürgen Müller",
+    phone: Annotated[str, typer.Option(help="The number the caller calls from.")] = (
+        "+4915112345678"
+    ),
     think: Annotated[float, typer.Option(help="Seconds the caller needs to spell the name.")] = 2.0,
     conflict: Annotated[
         str,
@@ -213,29 +220,42 @@ def call(
         ),
     ] = "none",
     api_url: Annotated[str | None, typer.Option(help="API base URL.")] = None,
+    scenario: Annotated[
+        str,
+        typer.Option(
+            help="book (one call), or reschedule / cancel: after the booking the same number "
+            "calls again, is recognised, and moves the appointment to the next day or cancels it."
+        ),
+    ] = "book",
 ) -> None:
     """Drive a realistic signed Retell call against a running API (see `make dev`)."""
-    from booking_cli.call import CallScript, run_call
+    from booking_cli.call import CallScript
     from booking_cli.dev import dev_ops_token, dev_retell_key
+    from booking_cli.returning_call import run_scenario
 
     settings = get_settings()
     if conflict not in ("none", "page", "api"):
         raise typer.BadParameter("conflict must be none, page or api")
+    if scenario not in ("book", "reschedule", "cancel"):
+        raise typer.BadParameter("scenario must be book, reschedule or cancel")
     script = CallScript(
         api_url=api_url or f"http://127.0.0.1:{settings.api_port}",
         retell_api_key=dev_retell_key(settings),
         service=service,
         date=date,
         time=time,
+        stylist=stylist,
         name=name,
+        phone=phone,
         think_seconds=think,
         conflict=conflict,  # type: ignore[arg-type]
         calsim_url=settings.calcom_api_url or f"http://127.0.0.1:{settings.calsim_port}",
         namespace=settings.temporal_namespace,
         temporal_ui=f"http://localhost:{settings.temporal_ui_port}",
+        time_zone=settings.salon_timezone,
         ops_token=dev_ops_token(settings, create=False),
     )
-    raise typer.Exit(run_call(script))
+    raise typer.Exit(run_scenario(script, scenario))  # type: ignore[arg-type]
 
 
 @app.command("retell-setup")
@@ -247,8 +267,15 @@ def retell_setup(
         str | None,
         typer.Option(help="Retell agent to update; without it the tools are printed as JSON."),
     ] = None,
+    phone_number: Annotated[
+        str | None,
+        typer.Option(
+            help="The salon's Retell number (E.164): its inbound webhook is set to "
+            "<base-url>/retell/inbound, so callers are recognised (with --agent-id)."
+        ),
+    ] = None,
 ) -> None:
-    """Print the five Retell tool definitions, or create/update them on a Retell agent."""
+    """Print the Retell tool definitions, or install them (and the webhooks) on an agent."""
     from rich.console import Console
 
     from retell_kit.setup import run
@@ -256,7 +283,16 @@ def retell_setup(
 
     s = get_settings()
     timeouts = ToolTimeouts.from_budgets(s.check_budget_seconds, s.booking_budget_seconds)
-    raise typer.Exit(run(base_url, agent_id, s.retell_api_key, Console(), timeouts=timeouts))
+    raise typer.Exit(
+        run(
+            base_url,
+            agent_id,
+            s.retell_api_key,
+            Console(),
+            timeouts=timeouts,
+            phone_number=phone_number,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -14,9 +14,10 @@ from payload_codec import KeyRing
 from workflows.call import CallWorkflow
 from workflows.connect import connect
 from workflows.converter import data_converter_for
+from workflows.lookup import CallerLookupWorkflow
 from workflows.outside_booking import CalcomBookingEventWorkflow
 
-WORKFLOWS = [CallWorkflow, CalcomBookingEventWorkflow]
+WORKFLOWS = [CallWorkflow, CalcomBookingEventWorkflow, CallerLookupWorkflow]
 
 
 def replayer(keys: KeyRing | None = None) -> Replayer:

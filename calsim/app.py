@@ -30,8 +30,8 @@ def create_app(
     """A Cal.com v2 simulator for the catalog's event types and hosts.
 
     Args:
-        catalog: event types (each staffed segment's ``calcom_event_type_id``, hosted by
-            its ``resource``) and opening hours.
+        catalog: event types (``Catalog.event_types()``: each staffed segment's event
+            type per stylist, hosted by that stylist) and opening hours.
         api_keys: accepted Bearer keys; None accepts any key starting with ``cal_``.
         rate_limit_per_minute: requests per API key per minute; None turns it off.
         webhook_url: where BOOKING_* webhooks go (None: nowhere, until ``/_sim/webhook``).

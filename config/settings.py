@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     call_lifetime_seconds: int = Field(default=2 * 3600, ge=60, le=24 * 3600)
     booking_horizon_days: int = Field(default=90, ge=1, le=3650)
     booking_fallback_email: str = DEFAULT_FALLBACK_EMAIL
+    # Cancelling or moving an appointment by phone closer to its start is refused.
+    cancellation_notice_hours: float = Field(default=0, ge=0, le=24 * 365)
 
     # HTTP
     api_port: int = 8000
@@ -82,6 +84,8 @@ class Settings(BaseSettings):
     # Extensions (documented in README "Configuration")
     check_budget_seconds: float = Field(default=2.5, gt=0, le=30)
     booking_budget_seconds: float = Field(default=6.0, gt=0, le=60)
+    # The inbound webhook's lookup: beyond it the caller is answered as unknown.
+    inbound_budget_seconds: float = Field(default=0.8, gt=0, le=5)
     worker_metrics_port: int = 9464
     temporal_ui_port: int = 8233  # booking dev's Temporal UI
     # The workflow sandbox in production workers (tests and replay always use it).
@@ -110,6 +114,7 @@ class Settings(BaseSettings):
             max_hold_total_seconds=self.hold_max_total_seconds,
             booking_budget_seconds=self.booking_budget_seconds,
             lifetime_seconds=self.call_lifetime_seconds,
+            cancellation_notice_hours=self.cancellation_notice_hours,
         )
 
     @model_validator(mode="after")

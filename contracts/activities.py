@@ -9,12 +9,13 @@ checks that every interface has one, with the same argument and result types).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from temporalio import activity
 
+from contracts.appointments import AppointmentView, CallerKnown, LookupCaller
 from contracts.messages import Alternative, Customer, SegmentView
 from domain.catalog import Service
 
@@ -26,13 +27,25 @@ class _Arg(BaseModel):
 
 
 # ------------------------------------------------------------------ availability
+class StylistRef(_Arg):
+    """A stylist as the workflow needs one: the key it books with, the name it says."""
+
+    key: str
+    name: str | None = None  # None: a resource of the one-resource catalog form
+
+
 class CheckSlotsInput(_Arg):
-    """Is ``service`` free at ``start``? Decided from Cal.com's free time over the salon
-    day and our own claims; alternatives come from the same data when it is not."""
+    """Is ``service`` free at ``start`` with ``stylist`` (a key; None: any stylist who does
+    it)? Decided from Cal.com's free time over the salon day and our own claims;
+    alternatives come from the same data when it is not."""
 
     service: Service
     start: datetime
     time_zone: str
+    stylist: str | None = None
+    # For "anyone": a stylist to take first when free, the one this caller was already
+    # told (a hold placed again, or moved); the others follow in the rule's order.
+    prefer: str | None = None
     exclude_hold_id: str | None = None  # the caller's own hold does not block
     limit: int = 3
     days_ahead: int = 7
@@ -40,6 +53,9 @@ class CheckSlotsInput(_Arg):
 
 class CheckSlotsResult(_Arg):
     free: bool
+    # When free: every stylist free for the whole service at that start, in the order of
+    # the choosing rule (domain.assignment); the workflow claims the first it can get.
+    candidates: list[StylistRef] = Field(default_factory=list)
     taken_keys: list[str] = Field(default_factory=list)
     alternatives: list[Alternative] = Field(default_factory=list)
     day_full: bool = False  # the requested day has no other free start either
@@ -49,6 +65,7 @@ class FindAlternativesInput(_Arg):
     service: Service
     requested_start: datetime
     time_zone: str
+    stylist: str | None = None  # the stylist asked for (None: any)
     limit: int = 3
     days_ahead: int = 7
     exclude_hold_id: str | None = None
@@ -153,6 +170,8 @@ class FinalizeBookingInput(_Arg):
     segments: list[SegmentView]
     started_at: datetime
     compound: bool
+    caller_phone: str | None = None  # the number the booking call came from (E.164)
+    stylist: str | None = None  # the stylist's key (the resource of every staffed segment)
 
 
 class RecordBookingOutcomeInput(_Arg):
@@ -178,6 +197,86 @@ class RecordOutsideBookingInput(_Arg):
 class RecordOutsideBookingResult(_Arg):
     resource: str | None = None
     call_ids: list[str] = Field(default_factory=list)
+
+
+# ------------------------------------------------------------------ existing appointments
+class AppointmentDetails(_Arg):
+    """An appointment as a change needs it. Kept private in the call workflow: only the
+    ``view`` reaches the call's state and the agent."""
+
+    view: AppointmentView
+    hold_id: str | None = None  # its claims' hold: they do not block its own move
+    service: Service | None = None  # the catalog's service of that name (None: not offered)
+    customer: Customer
+    caller_phone: str | None = None
+    stylist: str | None = None  # catalog key of who it is with
+
+
+class FindAppointmentsInput(_Arg):
+    """Upcoming booked appointments of ``phone``; with ``customer_name`` and ``day`` also
+    those on that day under exactly that name."""
+
+    phone: str | None = None
+    customer_name: str | None = None
+    day: date | None = None
+    time_zone: str
+
+
+class FindAppointmentsResult(_Arg):
+    appointments: list[AppointmentDetails] = Field(default_factory=list)
+
+
+ChangeBegun = Literal["begun", "not_found", "cancelled", "moved", "too_late", "busy"]
+
+
+class BeginChangeInput(_Arg):
+    """Lock the appointment for a change owned by the workflow ``owner``."""
+
+    appointment_id: str
+    owner: str
+    notice_hours: float | None = None  # None: no notice applies (a change made in Cal.com)
+    wait_if_busy: bool = False  # fail with AppointmentBusy (retried) instead of answering
+    new_start: datetime | None = None  # a move's new start, for its short label
+    time_zone: str
+
+
+class BeginChangeResult(_Arg):
+    outcome: ChangeBegun
+    details: AppointmentDetails | None = None
+    segments: list[SegmentView] = Field(default_factory=list)  # staffed, booked at Cal.com
+    new_short_label: str | None = None
+
+
+class FinishChangeInput(_Arg):
+    appointment_id: str
+    owner: str
+    outcome: Literal["cancelled", "moved", "aborted"]
+    cancelled_by: Literal["caller", "calcom"] = "caller"
+    moved_to: str | None = None
+
+
+class AppointmentOfBookingInput(_Arg):
+    calcom_uid: str
+
+
+class AppointmentOfBookingResult(_Arg):
+    appointment_id: str | None = None
+
+
+class ReflectRescheduleInput(_Arg):
+    """Cal.com moved our booking ``old_uid``; ``new_uid`` is at ``start``-``end`` now."""
+
+    old_uid: str
+    new_uid: str
+    start: datetime
+    end: datetime
+
+
+class ReflectRescheduleResult(_Arg):
+    outcome: Literal["unknown", "ignored", "reflected"]
+    appointment_id: str | None = None
+    resource: str | None = None
+    call_ids: list[str] = Field(default_factory=list)  # calls holding the new time
 
 
 # ------------------------------------------------------------------ interfaces
@@ -265,6 +364,42 @@ async def record_outside_booking(inp: RecordOutsideBookingInput) -> RecordOutsid
     raise _interface("record_outside_booking")
 
 
+@activity.defn(name="find_appointments")
+async def find_appointments(inp: FindAppointmentsInput) -> FindAppointmentsResult:
+    """The caller's upcoming appointments (by phone, or by exact name and day)."""
+    raise _interface("find_appointments")
+
+
+@activity.defn(name="recognise_caller")
+async def recognise_caller(inp: LookupCaller) -> CallerKnown:
+    """Whether the number booked before, the name last booked under it, its next one."""
+    raise _interface("recognise_caller")
+
+
+@activity.defn(name="begin_appointment_change")
+async def begin_appointment_change(inp: BeginChangeInput) -> BeginChangeResult:
+    """Lock an appointment for one change (row lock + owner), or say why not."""
+    raise _interface("begin_appointment_change")
+
+
+@activity.defn(name="finish_appointment_change")
+async def finish_appointment_change(inp: FinishChangeInput) -> None:
+    """Record the change's end (cancelled, moved or aborted) and unlock."""
+    raise _interface("finish_appointment_change")
+
+
+@activity.defn(name="appointment_of_booking")
+async def appointment_of_booking(inp: AppointmentOfBookingInput) -> AppointmentOfBookingResult:
+    """The appointment a Cal.com booking belongs to, if any."""
+    raise _interface("appointment_of_booking")
+
+
+@activity.defn(name="reflect_calcom_reschedule")
+async def reflect_calcom_reschedule(inp: ReflectRescheduleInput) -> ReflectRescheduleResult:
+    """Follow a booking Cal.com moved; the calls whose holds the new time hits."""
+    raise _interface("reflect_calcom_reschedule")
+
+
 INTERFACES = (
     check_slots,
     find_alternatives,
@@ -279,4 +414,10 @@ INTERFACES = (
     finalize_booking,
     record_booking_outcome,
     record_outside_booking,
+    find_appointments,
+    recognise_caller,
+    begin_appointment_change,
+    finish_appointment_change,
+    appointment_of_booking,
+    reflect_calcom_reschedule,
 )

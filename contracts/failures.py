@@ -16,6 +16,10 @@ CALCOM = "Calcom"
 # Our own data cannot be stored as it is (e.g. a value PostgreSQL refuses): retrying
 # cannot help, the step must be compensated.
 INVALID_DATA = "InvalidData"
+# Another workflow is changing the appointment right now: try again shortly (retryable).
+APPOINTMENT_BUSY = "AppointmentBusy"
+# A change's final step found the appointment not locked by it: a bug, never retried.
+CHANGE_LOST = "ChangeLost"
 
 # Outcomes that prove Cal.com made no booking for a segment.
 NOT_BOOKED = frozenset({SLOT_UNAVAILABLE, INVALID_REQUEST, NOT_FOUND})

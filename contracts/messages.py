@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from contracts.appointments import AppointmentChange, AppointmentView
 from domain.catalog import Service
 
 
@@ -26,6 +27,8 @@ class BookingStatus(StrEnum):
     RELEASED = "released"
     EXPIRED = "expired"
     FAILED = "failed"
+    CANCELLED = "cancelled"  # the call cancelled an existing appointment
+    MOVED = "moved"  # the call moved an existing appointment to a new time
 
 
 class _Msg(BaseModel):
@@ -48,18 +51,23 @@ class CallInput(_Msg):
     # After the call ended and nothing is pending, the workflow closes; at the latest
     # after this long.
     lifetime_seconds: int
+    # CANCELLATION_NOTICE_HOURS: appointments starting sooner are not cancelled or moved.
+    cancellation_notice_hours: float = 0
 
 
 class Alternative(_Msg):
     start: datetime
     end: datetime
+    stylist: str | None = None  # who would do it (the stylist's name)
 
 
 class CheckAvailability(_Msg):
-    """Update: hold ``service`` at ``start`` (resolved by the API from spoken German)."""
+    """Update: hold ``service`` at ``start`` (resolved by the API from spoken German),
+    with ``stylist`` (a catalog stylist key) or, when None, any stylist who does it."""
 
     service: Service
     start: datetime
+    stylist: str | None = None
     request_id: str | None = None
 
 
@@ -74,6 +82,8 @@ HoldOutcome = Literal[
     "no_hold",
     "booking",  # a booking of this call is running: nothing was changed
     "failed",  # Cal.com or the database failed; nothing held
+    "unknown_appointment",  # a move of an appointment this caller has not got
+    "too_late",  # a move of an appointment within the cancellation notice
 ]
 
 
@@ -88,6 +98,7 @@ class HoldResult(_Msg):
     hold_id: str | None = None
     hold_expires_at: datetime | None = None
     hold_seconds_left: int | None = None
+    stylist: str | None = None  # name of the stylist the held slot is with
     alternatives: list[Alternative] = Field(default_factory=list)
     day_full: bool = False  # the requested day has no other free start either
     degraded: bool = False  # held in our database only: Cal.com could not reserve it
@@ -106,6 +117,7 @@ class Customer(_Msg):
     name: str
     phone: str | None = None
     email: str | None = None
+    addressed: str | None = None  # "Frau Dr. Weiß": how to greet them when they call again
 
 
 class StartBooking(_Msg):
@@ -118,7 +130,17 @@ class StartBooking(_Msg):
 
 
 BookingOutcome = Literal[
-    "booked", "pending", "slot_taken", "hold_expired", "failed", "invalid_input", "no_booking"
+    "booked",
+    "pending",
+    "slot_taken",
+    "hold_expired",
+    "failed",
+    "invalid_input",
+    "no_booking",
+    # reschedule_appointment only
+    "too_late",
+    "not_found",
+    "ambiguous",
 ]
 
 
@@ -150,11 +172,15 @@ class BookingResult(_Msg):
     service: str | None = None
     start: datetime | None = None
     end: datetime | None = None
+    stylist: str | None = None  # name of the stylist the appointment is with
     segments: list[SegmentView] = Field(default_factory=list)
     alternatives: list[Alternative] = Field(default_factory=list)
     customer_name: str | None = None
     fresh_hold: bool = False  # the hold had expired; a new one was placed before booking
     reason: str | None = None  # short machine-readable cause when not booked
+    # reschedule_appointment: the appointment being moved, and (ambiguous) the choices
+    previous: AppointmentView | None = None
+    candidates: list[AppointmentView] = Field(default_factory=list)
 
 
 class OutsideBooking(_Msg):
@@ -193,6 +219,7 @@ class CallState(_Msg):
     service: str | None = None
     start: datetime | None = None
     end: datetime | None = None
+    stylist: str | None = None  # name of the stylist of the hold or appointment
     hold_id: str | None = None
     hold_expires_at: datetime | None = None
     hold_lost: bool = False
@@ -205,3 +232,7 @@ class CallState(_Msg):
     call_ended: bool = False
     call_analysis: CallAnalyzed | None = None
     attempts: list[Attempt] = Field(default_factory=list)
+    # Existing appointments: the one the current hold is for (a move), and what the call
+    # did to appointments (cancelled, moved).
+    moving: str | None = None
+    changes: list[AppointmentChange] = Field(default_factory=list)

@@ -86,3 +86,13 @@ class FreeTime:
 
     def is_free(self, segments: Iterable[StaffedSegment]) -> bool:
         return not self.taken(segments)
+
+    def union(self, other: FreeTime) -> FreeTime:
+        """Both windows' knowledge in one (e.g. more stylists' event types, same day)."""
+        offered = {et: list(r) for et, r in self.offered.items()}
+        for et, ranges in other.offered.items():
+            offered[et] = merge([*offered.get(et, []), *ranges])
+        claimed = {r: list(spans) for r, spans in self.claimed.items()}
+        for resource, spans in other.claimed.items():
+            claimed[resource] = sorted({*claimed.get(resource, []), *spans})
+        return FreeTime(offered=offered, claimed=claimed)

@@ -27,7 +27,17 @@ from domain.wording import (
 )
 
 BookingStatusOutcome = Literal[
-    "booked", "pending", "slot_taken", "hold_expired", "failed", "invalid_input", "no_booking"
+    "booked",
+    "pending",
+    "slot_taken",
+    "hold_expired",
+    "failed",
+    "invalid_input",
+    "no_booking",
+    # reschedule_appointment says these with domain.appointment_messages
+    "too_late",
+    "not_found",
+    "ambiguous",
 ]
 HoldAction = Literal["book", "extend", "cancel"]
 
@@ -36,8 +46,31 @@ def _capitalized(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def _with(stylist: str | None) -> str:
+    """ " bei Anna" to follow a service, or nothing when the stylist has no name."""
+    return f" bei {stylist}" if stylist else ""
+
+
+def _then_offer(
+    first: str,
+    rest: Sequence[datetime],
+    names: Sequence[str | None],
+    zone: ZoneInfo,
+    now: datetime | None,
+) -> str:
+    """``first`` (another stylist at the very time), then the other alternatives, if any."""
+    if not rest:
+        return first
+    return f"{first} {msg_offer(rest, zone, now=now, stylists=names, lead='Sonst kann ich Ihnen')}"
+
+
 def msg_offer(
-    alternatives: Sequence[datetime], zone: ZoneInfo, *, now: datetime | None = None
+    alternatives: Sequence[datetime],
+    zone: ZoneInfo,
+    *,
+    now: datetime | None = None,
+    stylists: Sequence[str | None] | None = None,
+    lead: str = "Ich kann Ihnen stattdessen",
 ) -> str:
     """The offer of up to three alternatives, or the question for another day.
 
@@ -45,6 +78,8 @@ def msg_offer(
         alternatives: Alternative starts, best first; only the first three are said.
         zone: The salon's time zone.
         now: The current moment, for "heute"/"morgen".
+        stylists: Who each alternative is with (names), or None.
+        lead: The words before the offer.
 
     Returns:
         "Ich kann Ihnen stattdessen ... anbieten." or, without alternatives, a question
@@ -52,17 +87,23 @@ def msg_offer(
     """
     if not alternatives:
         return "In den nächsten Tagen habe ich dafür leider nichts frei. Wann passt es Ihnen sonst?"
-    offered = spoken_alternatives(alternatives[:3], zone, now=now)
-    return f"Ich kann Ihnen stattdessen {offered} anbieten."
+    names = list(stylists)[:3] if stylists is not None else None
+    offered = spoken_alternatives(alternatives[:3], zone, now=now, stylists=names)
+    return f"{lead} {offered} anbieten."
 
 
 def msg_available(
-    service: str, start: datetime, zone: ZoneInfo, hold_seconds: int, now: datetime | None = None
+    service: str,
+    start: datetime,
+    zone: ZoneInfo,
+    hold_seconds: int,
+    now: datetime | None = None,
+    stylist: str | None = None,
 ) -> str:
-    """The slot is free and held: "Die Dauerwelle ist am ... frei. Ich halte Ihnen ..."."""
+    """The slot is free and held: "Die Dauerwelle bei Ben ist am ... frei. Ich halte ..."."""
     when = spoken_datetime(start, zone, now=now)
     return (
-        f"{_capitalized(with_article(service, 'der'))} ist {when} frei. "
+        f"{_capitalized(with_article(service, 'der'))}{_with(stylist)} ist {when} frei. "
         f"Ich halte Ihnen den Termin für {spoken_duration(hold_seconds)}."
     )
 
@@ -73,13 +114,88 @@ def msg_slot_taken(
     zone: ZoneInfo,
     alternatives: Sequence[datetime],
     now: datetime | None = None,
+    *,
+    stylists: Sequence[str | None] | None = None,
+    asked: str | None = None,
 ) -> str:
-    """The requested slot is taken; alternatives follow (or the question for another)."""
+    """The requested slot is taken; alternatives follow (or the question for another).
+
+    Args:
+        service: The service name.
+        start: The start asked for.
+        zone: The salon's time zone.
+        alternatives: Alternative starts, best first.
+        now: The current moment, for "heute"/"morgen".
+        stylists: Who each alternative is with (names), or None.
+        asked: The stylist the caller asked for, if any. When the first alternative is
+            another stylist at the very time asked for, it is offered first: "Bei Anna
+            ist morgen um 10 Uhr leider schon vergeben, aber Ben hätte um 10 Uhr Zeit."
+
+    Returns:
+        The German sentences.
+    """
     when = spoken_datetime(start, zone, now=now)
+    names = list(stylists) if stylists is not None else [None] * len(alternatives)
+    if asked and alternatives and alternatives[0] == start and names[0] not in (None, asked):
+        first = (
+            f"Bei {asked} ist {when} leider schon vergeben, aber {names[0]} hätte um "
+            f"{spoken_time(start, zone)} Zeit."
+        )
+        return _then_offer(first, alternatives[1:], names[1:], zone, now)
+    if asked:
+        return (
+            f"Bei {asked} ist {when} für {with_article(service, 'den')} leider nichts mehr "
+            f"frei. {msg_offer(alternatives, zone, now=now, stylists=names)}"
+        )
     return (
         f"{_capitalized(when)} ist für {with_article(service, 'den')} leider nichts mehr frei. "
-        + msg_offer(alternatives, zone, now=now)
+        + msg_offer(alternatives, zone, now=now, stylists=names)
     )
+
+
+def msg_not_offered_by(
+    service: str,
+    asked: str,
+    doers: Sequence[str],
+    start: datetime,
+    zone: ZoneInfo,
+    alternatives: Sequence[datetime],
+    now: datetime | None = None,
+    *,
+    stylists: Sequence[str | None] | None = None,
+) -> str:
+    """The stylist asked for does not do the service; who does, and their times."""
+    who = join_words(list(doers), "und")
+    verb = "machen" if len(doers) > 1 else "macht"
+    names = list(stylists) if stylists is not None else [None] * len(alternatives)
+    said = f"{_capitalized(with_article(service, 'den'))} {verb} bei uns {who}, nicht {asked}."
+    if alternatives and alternatives[0] == start and names[0]:
+        when = spoken_datetime(start, zone, now=now)
+        first = f"{said} {names[0]} hätte {when} Zeit."
+        return _then_offer(first, alternatives[1:], names[1:], zone, now)
+    return f"{said} {msg_offer(alternatives, zone, now=now, stylists=names)}"
+
+
+def msg_unknown_stylist(
+    names: Sequence[str], service: str | None = None, doers: Sequence[str] = ()
+) -> str:
+    """Nobody of that name works here; who does (and who does the service, when not
+    everyone), then the question."""
+    if not names:
+        return (
+            "Eine bestimmte Person kann ich leider nicht für Sie einplanen. "
+            "Soll ich einfach nachsehen, wann etwas frei ist?"
+        )
+    said = (
+        f"Diesen Namen kenne ich leider nicht. Bei uns arbeiten {join_words(list(names), 'und')}."
+    )
+    if service and doers and list(doers) != list(names):
+        verb = "machen" if len(doers) > 1 else "macht"
+        said += (
+            f" {_capitalized(with_article(service, 'den'))} {verb} "
+            f"{join_words(list(doers), 'und')}."
+        )
+    return f"{said} Zu wem möchten Sie, oder ist es Ihnen egal?"
 
 
 def msg_unknown_service(services: Sequence[str]) -> str:
@@ -180,13 +296,17 @@ def msg_hold_cancelled() -> str:
 
 
 def msg_hold_expired(
-    service: str, start: datetime, zone: ZoneInfo, now: datetime | None = None
+    service: str,
+    start: datetime,
+    zone: ZoneInfo,
+    now: datetime | None = None,
+    stylist: str | None = None,
 ) -> str:
     """The hold ran out before the booking."""
     when = spoken_datetime(start, zone, now=now)
     return (
-        f"Ihre Reservierung für {with_article(service, 'den')} {when} ist abgelaufen. "
-        "Soll ich noch einmal nachsehen, ob der Termin noch frei ist?"
+        f"Ihre Reservierung für {with_article(service, 'den')}{_with(stylist)} {when} ist "
+        "abgelaufen. Soll ich noch einmal nachsehen, ob der Termin noch frei ist?"
     )
 
 
@@ -196,11 +316,15 @@ def msg_hold_lost(
     zone: ZoneInfo,
     alternatives: Sequence[datetime],
     now: datetime | None = None,
+    *,
+    stylist: str | None = None,
+    stylists: Sequence[str | None] | None = None,
 ) -> str:
     """Someone else booked the held slot in the meantime; alternatives follow."""
     when = spoken_datetime(start, zone, now=now)
-    return f"Der Termin {when} ist leider gerade anderweitig vergeben worden. " + msg_offer(
-        alternatives, zone, now=now
+    return (
+        f"Der Termin{_with(stylist)} {when} ist leider gerade anderweitig vergeben worden. "
+        + msg_offer(alternatives, zone, now=now, stylists=stylists)
     )
 
 
@@ -210,12 +334,13 @@ def msg_booked(
     zone: ZoneInfo,
     customer_name: str,
     now: datetime | None = None,
+    stylist: str | None = None,
 ) -> str:
-    """The appointment is booked; service, date, time and the name are repeated."""
+    """The appointment is booked; service, date, time, stylist and the name are repeated."""
     when = spoken_datetime(start, zone, now=now)
     return (
-        f"Ich habe {with_article(service, 'ihren')} {when} für {customer_name} gebucht. "
-        "Wir freuen uns auf Ihren Besuch."
+        f"Ich habe {with_article(service, 'ihren')}{_with(stylist)} {when} für "
+        f"{customer_name} gebucht. Wir freuen uns auf Ihren Besuch."
     )
 
 
@@ -238,14 +363,24 @@ def msg_day_full(
     zone: ZoneInfo,
     alternatives: Sequence[datetime],
     now: datetime | None = None,
+    *,
+    stylists: Sequence[str | None] | None = None,
+    asked: str | None = None,
 ) -> str:
-    """The requested day has nothing free for the service at all; later days follow."""
+    """The requested day has nothing free for the service at all (with ``asked``, the
+    stylist the caller asked for); later days follow."""
     local = start.astimezone(zone)
     today = now.astimezone(zone).date() if now is not None else None
     day = spoken_day(local.date(), today=today).rstrip(",")
+    offer = msg_offer(alternatives, zone, now=now, stylists=stylists)
+    if asked:
+        return (
+            f"Bei {asked} ist {day} für {with_article(service, 'den')} leider gar nichts mehr "
+            f"frei. {offer}"
+        )
     return (
         f"{_capitalized(day)} ist für {with_article(service, 'den')} leider gar nichts mehr "
-        f"frei. " + msg_offer(alternatives, zone, now=now)
+        f"frei. {offer}"
     )
 
 
@@ -300,6 +435,8 @@ def msg_booking_status(
     customer_name: str | None = None,
     alternatives: Sequence[datetime] = (),
     now: datetime | None = None,
+    stylist: str | None = None,
+    stylists: Sequence[str | None] | None = None,
 ) -> str:
     """The sentence for a start_booking or booking_status answer of any status.
 
@@ -311,6 +448,8 @@ def msg_booking_status(
         customer_name: The name as given, when known.
         alternatives: Alternative starts for ``slot_taken``.
         now: The current moment, for "heute"/"morgen".
+        stylist: The stylist's name, when known.
+        stylists: Who each alternative is with (names), or None.
 
     Returns:
         The German sentence(s).
@@ -318,19 +457,22 @@ def msg_booking_status(
     known = service is not None and start is not None
     if status == "booked" and known and customer_name:
         assert service is not None and start is not None
-        return msg_booked(service, start, zone, customer_name, now)
+        return msg_booked(service, start, zone, customer_name, now, stylist)
     if status == "booked":
         return "Ihr Termin ist gebucht. Wir freuen uns auf Ihren Besuch."
     if status == "pending":
         return msg_pending()
     if status == "slot_taken" and known:
         assert service is not None and start is not None
-        return msg_hold_lost(service, start, zone, alternatives, now)
+        return msg_hold_lost(
+            service, start, zone, alternatives, now, stylist=stylist, stylists=stylists
+        )
     if status == "slot_taken":
-        return f"Der Termin ist leider schon vergeben. {msg_offer(alternatives, zone, now=now)}"
+        offer = msg_offer(alternatives, zone, now=now, stylists=stylists)
+        return f"Der Termin ist leider schon vergeben. {offer}"
     if status == "hold_expired" and known:
         assert service is not None and start is not None
-        return msg_hold_expired(service, start, zone, now)
+        return msg_hold_expired(service, start, zone, now, stylist)
     if status == "hold_expired":
         return "Die Reservierung ist abgelaufen. Soll ich noch einmal nachsehen?"
     if status == "invalid_input":

@@ -14,9 +14,13 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from domain.catalog import Catalog, Service
+
+T = TypeVar("T")
 
 # "Dauerwele" (0.95) and "Herenschnit" (0.92) pass; "Pizza" or "Frage" (~0.6) do not.
 FUZZY_CUTOFF = 0.82
@@ -77,15 +81,24 @@ def fold(text: str) -> str:
 _FILLERS = frozenset(fold(_FILLER_WORDS).split())
 
 
-def _content_words(text: str) -> list[str]:
-    return [w for w in fold(text).split() if w not in _FILLERS]
+def content_words(text: str, extra_fillers: frozenset[str] = frozenset()) -> list[str]:
+    """The folded words of ``text`` that carry meaning (filler words dropped).
+
+    Args:
+        text: What the agent passed.
+        extra_fillers: Further folded words to drop (e.g. "Friseurin" for stylist names).
+
+    Returns:
+        Folded words in spoken order.
+    """
+    return [w for w in fold(text).split() if w not in _FILLERS and w not in extra_fillers]
 
 
-def _keys(service: Service) -> list[tuple[str, str]]:
-    """(folded key without spaces, original spelling) for the name and every alias."""
+def _keys(spellings: Iterable[str]) -> list[tuple[str, str]]:
+    """(folded key without spaces, original spelling) for each name or alias."""
     out: list[tuple[str, str]] = []
-    for spelling in (service.name, *service.aliases):
-        words = _content_words(spelling) or fold(spelling).split()
+    for spelling in spellings:
+        words = content_words(spelling) or fold(spelling).split()
         out.append(("".join(words), spelling))
     return out
 
@@ -97,6 +110,37 @@ def _spans(words: list[str]) -> list[str]:
         for i in range(len(words) - size + 1):
             spans.append("".join(words[i : i + size]))
     return spans
+
+
+def best_match(
+    entries: Iterable[tuple[T, Iterable[str]]], words: list[str]
+) -> tuple[T, str, float] | None:
+    """The entry whose name or alias best matches the spoken ``words``.
+
+    Matching is the same for every kind of name (services, stylists): exact on the folded
+    form first, then difflib similarity above :data:`FUZZY_CUTOFF` (short keys exactly).
+    Ties go to the longer key, then to the order of ``entries``.
+
+    Args:
+        entries: (item, its name and aliases) in catalog order.
+        words: Spoken content words (:func:`content_words`).
+
+    Returns:
+        (item, the spelling that matched, score), or None when nothing is close enough.
+    """
+    if not words:
+        return None
+    spans = _spans(words)
+    best: tuple[float, int, tuple[T, str, float]] | None = None
+    for item, spellings in entries:
+        for key, spelling in _keys(spellings):
+            score = _score(key, spans)
+            if score is None:
+                continue
+            rank = (score, len(key))
+            if best is None or rank > best[:2]:
+                best = (score, len(key), (item, spelling, score))
+    return best[2] if best else None
 
 
 def match_service(catalog: Catalog, spoken: str) -> ServiceMatch | None:
@@ -111,20 +155,10 @@ def match_service(catalog: Catalog, spoken: str) -> ServiceMatch | None:
     Returns:
         The match, or None when nothing is close enough.
     """
-    words = _content_words(spoken)
-    if not words:
-        return None
-    spans = _spans(words)
-    best: tuple[float, int, ServiceMatch] | None = None
-    for service in catalog.services:
-        for key, spelling in _keys(service):
-            score = _score(key, spans)
-            if score is None:
-                continue
-            rank = (score, len(key))
-            if best is None or rank > best[:2]:
-                best = (score, len(key), ServiceMatch(service, spelling, score))
-    return best[2] if best else None
+    found = best_match(
+        ((svc, (svc.name, *svc.aliases)) for svc in catalog.services), content_words(spoken)
+    )
+    return ServiceMatch(*found) if found else None
 
 
 def _score(key: str, spans: list[str]) -> float | None:

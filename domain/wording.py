@@ -105,6 +105,20 @@ def alternative_label(dt: datetime, zone: ZoneInfo) -> str:
     )
 
 
+def short_label(dt: datetime, zone: ZoneInfo) -> str:
+    """The shortest label of a moment, for ops screens: "Do 10:45".
+
+    Args:
+        dt: The moment (aware).
+        zone: The salon's time zone.
+
+    Returns:
+        Two-letter weekday and the time in 24-hour form.
+    """
+    local = dt.astimezone(zone)
+    return f"{WEEKDAY_NAMES[local.weekday()][:2]} {local:%H:%M}"
+
+
 def join_words(items: Sequence[str], conjunction: str = "und") -> str:
     """Join a list the German way: "A", "A und B", "A, B und C".
 
@@ -121,29 +135,44 @@ def join_words(items: Sequence[str], conjunction: str = "und") -> str:
 
 
 def spoken_alternatives(
-    starts: Sequence[datetime], zone: ZoneInfo, *, now: datetime | None = None
+    starts: Sequence[datetime],
+    zone: ZoneInfo,
+    *,
+    now: datetime | None = None,
+    stylists: Sequence[str | None] | None = None,
 ) -> str:
     """Alternatives grouped by day: "am Mittwoch, den 26. November, um 11:30 Uhr oder
     12 Uhr oder am Freitag, den 28. November, um 9 Uhr".
+
+    With ``stylists`` (one name per start, None for none) the names are said too: once in
+    front when all are with the same stylist ("bei Anna am Mittwoch ..."), else after each
+    time ("um 11:30 Uhr bei Anna oder 12 Uhr bei Ben").
 
     Args:
         starts: The alternative starts, in the order to offer them.
         zone: The salon's time zone.
         now: The current moment, for "heute"/"morgen".
+        stylists: Who each alternative is with, or None.
 
     Returns:
         The phrase ("" when there is none).
     """
     today = now.astimezone(zone).date() if now is not None else None
+    names = list(stylists) if stylists is not None else [None] * len(starts)
+    shared = names[0] if names and all(n == names[0] for n in names) else None
     groups: dict[date, list[str]] = {}
-    for start in starts:
+    for start, name in zip(starts, names, strict=True):
         local = start.astimezone(zone)
-        groups.setdefault(local.date(), []).append(clock(local.time()))
+        said = clock(local.time())
+        if name and not shared:
+            said += f" bei {name}"
+        groups.setdefault(local.date(), []).append(said)
     phrases = [
         f"{spoken_day(day, today=today)} um {join_words(times, 'oder')}"
         for day, times in groups.items()
     ]
-    return join_words(phrases, "oder")
+    offered = join_words(phrases, "oder")
+    return f"bei {shared} {offered}" if shared and offered else offered
 
 
 def spoken_hours(opening: tuple[time, time]) -> str:

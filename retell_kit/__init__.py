@@ -7,6 +7,7 @@ from retell_kit.tools import (
     ToolTimeouts,
     calcom_webhook_url,
     functions_url,
+    inbound_webhook_url,
     tool_definitions,
     webhook_url,
 )
@@ -21,6 +22,7 @@ __all__ = [
     "calcom_webhook_url",
     "definitions_json",
     "functions_url",
+    "inbound_webhook_url",
     "run",
     "tool_definitions",
     "webhook_url",

@@ -1,10 +1,12 @@
 """``booking retell-setup``: print the tool definitions, or install them on a Retell agent.
 
 Installing goes through retell-sdk: read the agent, follow its response engine to its
-Retell LLM, replace (or add) the five booking tools in the LLM's ``general_tools`` by
-name while keeping every other tool as it was, then point the agent's webhook at
-``<base>/retell/webhook``. Only agents driven by a Retell LLM carry ``general_tools``;
-conversation-flow and custom-LLM agents are refused with a clear message.
+Retell LLM, replace (or add) the eight tools in the LLM's ``general_tools`` by name while
+keeping every other tool as it was, then point the agent's webhook at
+``<base>/retell/webhook``. With a phone number, that number's inbound webhook (Retell asks
+it who is calling before the call connects) is pointed at ``<base>/retell/inbound``.
+Only agents driven by a Retell LLM carry ``general_tools``; conversation-flow and
+custom-LLM agents are refused with a clear message.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from retell_kit.tools import (
     TOOL_NAMES,
     ToolTimeouts,
     calcom_webhook_url,
+    inbound_webhook_url,
     tool_definitions,
     webhook_url,
 )
@@ -44,10 +47,12 @@ class AgentSetup:
     replaced: tuple[str, ...]
     kept: tuple[str, ...]
     webhook_url: str
+    phone_number: str | None = None  # whose inbound webhook was set
+    inbound_webhook_url: str | None = None
 
 
 def definitions_json(base_url: str, *, timeouts: ToolTimeouts = ToolTimeouts()) -> str:
-    """The five tool definitions as pretty JSON, as Retell's API spells them.
+    """The tool definitions as pretty JSON, as Retell's API spells them.
 
     Args:
         base_url: Public base URL of the API (``https://...``).
@@ -102,18 +107,23 @@ def apply_to_agent(
     base_url: str,
     *,
     timeouts: ToolTimeouts = ToolTimeouts(),
+    phone_number: str | None = None,
 ) -> AgentSetup:
-    """Install the five booking tools and the call webhook on a Retell agent.
+    """Install the tools and the call webhook on a Retell agent, and the inbound webhook
+    on its phone number.
 
     Reads the agent (its latest version), then its Retell LLM at the version the agent
     uses, writes the merged ``general_tools`` back to that LLM version and sets the
-    agent's ``webhook_url``. Other tools and settings are left as they were.
+    agent's ``webhook_url``. With ``phone_number``, sets that number's
+    ``inbound_webhook_url``. Other tools and settings are left as they were.
 
     Args:
         client: A retell-sdk client authorised with the account's API key.
         agent_id: The agent to set up (``agent_...``).
         base_url: Public base URL of this service.
         timeouts: Per-attempt tool timeouts (default: twice the default budgets).
+        phone_number: The Retell number (E.164) the salon's calls arrive on, or None to
+            leave numbers alone.
 
     Returns:
         What was created, replaced and kept.
@@ -142,6 +152,10 @@ def apply_to_agent(
     )
     hook = webhook_url(base_url)
     client.agent.update(agent_id, webhook_url=hook)
+    inbound = None
+    if phone_number is not None:
+        inbound = inbound_webhook_url(base_url)
+        client.phone_number.update(phone_number, inbound_webhook_url=inbound)
     kept = tuple(str(tool.get("name")) for tool in existing if tool.get("name") not in TOOL_NAMES)
     return AgentSetup(
         agent_id=agent_id,
@@ -151,6 +165,8 @@ def apply_to_agent(
         replaced=replaced,
         kept=kept,
         webhook_url=hook,
+        phone_number=phone_number,
+        inbound_webhook_url=inbound,
     )
 
 
@@ -188,6 +204,7 @@ def run(
     *,
     timeouts: ToolTimeouts = ToolTimeouts(),
     client: retell.Retell | None = None,
+    phone_number: str | None = None,
 ) -> int:
     """The body of ``booking retell-setup``.
 
@@ -203,6 +220,7 @@ def run(
         timeouts: Per-attempt tool timeouts; pass ``ToolTimeouts.from_budgets(...)`` with
             the configured response budgets.
         client: A ready retell-sdk client (tests); built from ``api_key`` otherwise.
+        phone_number: The Retell number whose inbound webhook to set (with ``agent_id``).
 
     Returns:
         The process exit code: 0 done, 1 Retell refused or the agent does not fit,
@@ -225,7 +243,9 @@ def run(
     if hint is not None:
         console.print(f"warning: {hint}", style="yellow", markup=False, highlight=False)
     try:
-        setup = apply_to_agent(client, agent_id, base_url, timeouts=timeouts)
+        setup = apply_to_agent(
+            client, agent_id, base_url, timeouts=timeouts, phone_number=phone_number
+        )
     except RetellSetupError as exc:
         _error(console, str(exc))
         return 1
@@ -257,6 +277,13 @@ def _report(console: Console, setup: AgentSetup, base_url: str) -> None:
     if setup.kept:
         console.print("  tools kept:     " + ", ".join(setup.kept))
     console.print(f"  call webhook:   {setup.webhook_url}")
+    if setup.phone_number and setup.inbound_webhook_url:
+        console.print(f"  inbound webhook of {setup.phone_number}: {setup.inbound_webhook_url}")
+    else:
+        console.print(
+            f"  inbound webhook: not set (--phone-number); set {inbound_webhook_url(base_url)} "
+            "on the salon's Retell number to recognise callers"
+        )
     console.print(
         "next: paste the prompt (docs/retell-agent.md), register the Cal.com webhook "
         f"{calcom_webhook_url(base_url)}, publish the agent in the Retell dashboard"

@@ -1,4 +1,5 @@
-"""The agent's five tools as Retell custom-tool definitions.
+"""The agent's eight tools as Retell custom-tool definitions (five to book, three for
+callers who already have an appointment), and the URLs Retell needs.
 
 Retell posts each call to ``<base>/retell/functions`` with the full envelope
 (``{"name", "args", "call"}``); the API needs ``call.call_id``, so ``args_at_root`` is
@@ -21,12 +22,18 @@ START_BOOKING: Final = "start_booking"
 EXTEND_HOLD: Final = "extend_hold"
 CANCEL_HOLD: Final = "cancel_hold"
 BOOKING_STATUS: Final = "booking_status"
+FIND_APPOINTMENTS: Final = "find_appointments"
+CANCEL_APPOINTMENT: Final = "cancel_appointment"
+RESCHEDULE_APPOINTMENT: Final = "reschedule_appointment"
 TOOL_NAMES: Final[tuple[str, ...]] = (
     CHECK_AVAILABILITY,
     START_BOOKING,
     EXTEND_HOLD,
     CANCEL_HOLD,
     BOOKING_STATUS,
+    FIND_APPOINTMENTS,
+    CANCEL_APPOINTMENT,
+    RESCHEDULE_APPOINTMENT,
 )
 
 # Twice the default response budgets (Settings.check_budget_seconds = 2.5,
@@ -69,6 +76,7 @@ class ToolTimeouts:
 
 FUNCTIONS_PATH: Final = "/retell/functions"
 WEBHOOK_PATH: Final = "/retell/webhook"
+INBOUND_WEBHOOK_PATH: Final = "/retell/inbound"
 CALCOM_WEBHOOK_PATH: Final = "/calcom/webhook"
 
 _SERVICE = {
@@ -93,6 +101,25 @@ _TIME = {
         'Beispiele: "10:45", "10 Uhr 45", "halb elf", "viertel nach zehn", "14 Uhr".'
     ),
 }
+_STYLIST = {
+    "type": "string",
+    "description": (
+        "Nur wenn der Anrufer jemanden Bestimmtes möchte: der Name, wie gesagt, "
+        'z. B. "Anna", "bei der Anni", "wie letztes Mal bei Ben". Weglassen (oder "egal"), '
+        "wenn es ihm gleich ist; dann nimmt der Salon, wer frei ist. Wählt der Anrufer eine "
+        "Alternative, deren stylist genannt ist, diesen Namen übergeben."
+    ),
+}
+
+
+_APPOINTMENT_ID = {
+    "type": "string",
+    "description": (
+        "Die appointment_id des bestehenden Termins aus find_appointments oder aus "
+        'next_appointment_id, z. B. "apt_3f9c2a7b1d0e4c5a". Weglassen, wenn der Anrufer '
+        "genau einen Termin hat."
+    ),
+}
 
 
 def _no_parameters() -> dict[str, Any]:
@@ -102,8 +129,69 @@ def _no_parameters() -> dict[str, Any]:
 def _check_parameters() -> dict[str, Any]:
     return {
         "type": "object",
-        "properties": {"service": dict(_SERVICE), "date": dict(_DATE), "time": dict(_TIME)},
-        "required": ["service", "date", "time"],
+        "properties": {
+            "service": {
+                **_SERVICE,
+                "description": str(_SERVICE["description"])
+                + " Beim Verschieben nicht nötig: der Termin behält seine Dienstleistung.",
+            },
+            "date": dict(_DATE),
+            "time": dict(_TIME),
+            "stylist": dict(_STYLIST),
+            "appointment_id": {
+                **_APPOINTMENT_ID,
+                "description": (
+                    "Nur beim Verschieben eines bestehenden Termins: dessen appointment_id, "
+                    'z. B. "apt_3f9c2a7b1d0e4c5a". Der bisherige Termin blockiert die neue '
+                    "Zeit dann nicht."
+                ),
+            },
+        },
+        "required": ["date", "time"],
+    }
+
+
+def _find_parameters() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            "customer_name": {
+                "type": "string",
+                "description": (
+                    "Nur wenn der Anrufer von einer anderen Nummer anruft als der, mit der er "
+                    'gebucht hat: der Name, unter dem gebucht wurde, z. B. "Jana Müller". '
+                    "Nur zusammen mit date."
+                ),
+            },
+            "date": {
+                **_DATE,
+                "description": "Nur zusammen mit customer_name: der Tag des Termins. "
+                + str(_DATE["description"]),
+            },
+        },
+    }
+
+
+def _cancel_parameters() -> dict[str, Any]:
+    return {"type": "object", "properties": {"appointment_id": dict(_APPOINTMENT_ID)}}
+
+
+def _reschedule_parameters() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            "appointment_id": dict(_APPOINTMENT_ID),
+            "date": {
+                **_DATE,
+                "description": "Der neue Tag; weglassen, wenn check_availability mit "
+                "appointment_id den neuen Termin schon hält. " + str(_DATE["description"]),
+            },
+            "time": {
+                **_TIME,
+                "description": "Die neue Uhrzeit (wie date). " + str(_TIME["description"]),
+            },
+            "stylist": dict(_STYLIST),
+        },
     }
 
 
@@ -145,6 +233,10 @@ def _booking_parameters() -> dict[str, Any]:
             "time": {
                 **_TIME,
                 "description": "Nur ohne vorherige Prüfung: " + str(_TIME["description"]),
+            },
+            "stylist": {
+                **_STYLIST,
+                "description": "Nur ohne vorherige Prüfung: " + str(_STYLIST["description"]),
             },
         },
         "required": ["customer_name"],
@@ -204,6 +296,18 @@ def webhook_url(base_url: str) -> str:
     return base_url.rstrip("/") + WEBHOOK_PATH
 
 
+def inbound_webhook_url(base_url: str) -> str:
+    """The URL Retell asks, per phone number, who is calling before a call connects.
+
+    Args:
+        base_url: Public base URL of the API; a trailing slash is ignored.
+
+    Returns:
+        ``<base_url>/retell/inbound``.
+    """
+    return base_url.rstrip("/") + INBOUND_WEBHOOK_PATH
+
+
 def calcom_webhook_url(base_url: str) -> str:
     """The URL to register as Cal.com webhook subscriber.
 
@@ -222,14 +326,16 @@ def tool_definitions(
     check_timeout_ms: int = CHECK_TIMEOUT_MS,
     booking_timeout_ms: int = BOOKING_TIMEOUT_MS,
 ) -> list[dict[str, Any]]:
-    """The five booking tools as Retell custom-tool dicts (``general_tools`` entries).
+    """The eight tools as Retell custom-tool dicts (``general_tools`` entries).
 
     Args:
         base_url: Public base URL of the API; every tool posts to
             ``<base_url>/retell/functions``.
         check_timeout_ms: Per-attempt timeout of ``check_availability`` and the quick
-            hold tools (``extend_hold``, ``cancel_hold``, ``booking_status``).
-        booking_timeout_ms: Per-attempt timeout of ``start_booking``.
+            tools (``extend_hold``, ``cancel_hold``, ``booking_status``,
+            ``find_appointments``).
+        booking_timeout_ms: Per-attempt timeout of ``start_booking`` and of the changes
+            of an existing appointment (``cancel_appointment``, ``reschedule_appointment``).
 
     Returns:
         Fresh dicts in the order of :data:`TOOL_NAMES`, in Retell's API field names.
@@ -251,10 +357,12 @@ def tool_definitions(
         _custom_tool(
             CHECK_AVAILABILITY,
             "Prüft, ob die gewünschte Dienstleistung am genannten Tag zur genannten Uhrzeit "
-            "frei ist, und hält den Termin bei Erfolg kurz für den Anrufer fest. Aufrufen, "
-            "sobald Dienstleistung, Tag und Uhrzeit bekannt sind, und jedes Mal, wenn der "
-            "Anrufer einen anderen Termin möchte. Ist der Termin nicht frei, nennt die "
-            "Antwort Alternativen. Die Antwort enthält einen Satz (message) zum Vorlesen.",
+            "frei ist (beim gewünschten Friseur, sonst bei jedem, der sie macht), und hält "
+            "den Termin bei Erfolg kurz für den Anrufer fest. Aufrufen, sobald "
+            "Dienstleistung, Tag und Uhrzeit bekannt sind, und jedes Mal, wenn der Anrufer "
+            "einen anderen Termin oder Friseur möchte. Ist der Termin nicht frei, nennt die "
+            "Antwort Alternativen, jede mit ihrem Friseur (stylist). Die Antwort enthält "
+            "einen Satz (message) zum Vorlesen.",
             _check_parameters(),
             url=url,
             timeout_ms=check_timeout_ms,
@@ -296,5 +404,37 @@ def tool_definitions(
             _no_parameters(),
             url=url,
             timeout_ms=check_timeout_ms,
+        ),
+        _custom_tool(
+            FIND_APPOINTMENTS,
+            "Sucht die anstehenden Termine des Anrufers (über die Nummer, von der er anruft). "
+            "Aufrufen, wenn der Anrufer nach seinem Termin fragt oder ihn absagen oder "
+            "verschieben möchte. Findet die Nummer nichts und ruft er von einer anderen "
+            "Nummer an, mit customer_name und date erneut aufrufen.",
+            _find_parameters(),
+            url=url,
+            timeout_ms=check_timeout_ms,
+        ),
+        _custom_tool(
+            CANCEL_APPOINTMENT,
+            "Sagt einen bestehenden Termin des Anrufers verbindlich ab. Erst aufrufen, wenn "
+            "der Anrufer die Absage des genannten Termins bestätigt hat. Alle Teile des "
+            "Termins werden abgesagt, die Zeit ist sofort wieder frei.",
+            _cancel_parameters(),
+            url=url,
+            timeout_ms=booking_timeout_ms,
+            filler="Einen Moment, ich sage den Termin ab.",
+        ),
+        _custom_tool(
+            RESCHEDULE_APPOINTMENT,
+            "Verschiebt einen bestehenden Termin: bucht den neuen Termin (dieselbe "
+            "Dienstleistung) und sagt danach den alten ab. Klappt der neue nicht, bleibt der "
+            "alte unverändert. Vorher den neuen Termin mit check_availability und "
+            "appointment_id prüfen und vom Anrufer bestätigen lassen. Bei Status "
+            '"pending" später booking_status aufrufen.',
+            _reschedule_parameters(),
+            url=url,
+            timeout_ms=booking_timeout_ms,
+            filler="Einen Moment, ich verschiebe den Termin.",
         ),
     ]

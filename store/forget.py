@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.phones import national_digits, to_e164
@@ -20,7 +20,16 @@ from store.models import appointment_segments, appointments
 FORGOTTEN_NAME = "[forgotten]"
 # Every column of our tables that can hold a customer's personal data. claims,
 # appointment_segments and outside_bookings hold none (ids, times, resources, status).
-PERSONAL_COLUMNS = ("customer_name", "customer_phone", "customer_email")
+# caller_phone (the number a booking call came from) and customer_addressed ("Frau
+# Pfefferkorn") came with recognising callers (migration 0003).
+PERSONAL_COLUMNS = (
+    "customer_name",
+    "customer_phone",
+    "customer_email",
+    "customer_addressed",
+    "caller_phone",
+)
+PHONE_COLUMNS = ("customer_phone", "caller_phone")
 
 
 @dataclass(frozen=True)
@@ -39,7 +48,8 @@ class ForgottenAppointment:
 async def forget_phone(
     engine: AsyncEngine, phone: str, *, region: str | None
 ) -> list[ForgottenAppointment]:
-    """Clear name, phone and e-mail of every appointment booked under ``phone``.
+    """Clear name, phone and e-mail of every appointment booked under ``phone`` (or by a
+    call from it).
 
     Args:
         engine: the store.
@@ -56,22 +66,39 @@ async def forget_phone(
     wanted = to_e164(phone, region)
     if wanted is None:
         raise ValueError("not a phone number")
-    digits_only = func.regexp_replace(appointments.c.customer_phone, "[^0-9]", "", "g")
+    tail = f"%{national_digits(wanted)}"
     async with engine.begin() as conn:
         candidates = await conn.execute(
             select(appointments)
-            .where(digits_only.like(f"%{national_digits(wanted)}"))
+            .where(
+                or_(
+                    *(
+                        func.regexp_replace(appointments.c[c], "[^0-9]", "", "g").like(tail)
+                        for c in PHONE_COLUMNS
+                    )
+                )
+            )
             .order_by(appointments.c.start_at)
             .with_for_update()
         )
-        matches = [r for r in candidates if to_e164(r.customer_phone, region) == wanted]
+        matches = [
+            r
+            for r in candidates
+            if any(to_e164(getattr(r, c), region) == wanted for c in PHONE_COLUMNS)
+        ]
         if not matches:
             return []
         ids = [r.id for r in matches]
         await conn.execute(
             update(appointments)
             .where(appointments.c.id.in_(ids))
-            .values(customer_name=FORGOTTEN_NAME, customer_phone=None, customer_email=None)
+            .values(
+                customer_name=FORGOTTEN_NAME,
+                customer_phone=None,
+                customer_email=None,
+                customer_addressed=None,
+                caller_phone=None,
+            )
         )
         uids: dict[str, list[str]] = {}
         for seg in await conn.execute(

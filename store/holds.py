@@ -111,7 +111,10 @@ class AppointmentRecord:
     hold_id: str | None = None
     customer_phone: str | None = None
     customer_email: str | None = None
+    stylist: str | None = None  # the stylist's catalog key
     segments: list[AppointmentSegmentRecord] = field(default_factory=list)
+    caller_phone: str | None = None  # the number the booking call came from (E.164)
+    customer_addressed: str | None = None  # "Frau Dr. Weiß"
 
 
 def _sqlstate(exc: DBAPIError) -> str | None:
@@ -348,6 +351,9 @@ async def _insert_appointment(conn: AsyncConnection, a: AppointmentRecord) -> bo
             customer_name=a.customer_name,
             customer_phone=a.customer_phone,
             customer_email=a.customer_email,
+            caller_phone=a.caller_phone,
+            customer_addressed=a.customer_addressed,
+            stylist=a.stylist,
         )
         .on_conflict_do_nothing(index_elements=["id"])
         .returning(appointments.c.id)

@@ -22,6 +22,8 @@ metadata = MetaData()
 # a held claim whose expires_at has passed blocks nobody and is swept to "expired".
 HELD, BOOKED, RELEASED, EXPIRED = "held", "booked", "released", "expired"
 ACTIVE_STATUSES = (HELD, BOOKED)
+# Appointment statuses: "booked" is live; a moved one was replaced by ``moved_to``.
+APPOINTMENT_BOOKED, APPOINTMENT_CANCELLED, APPOINTMENT_MOVED = "booked", "cancelled", "moved"
 
 claims = Table(
     "claims",
@@ -57,6 +59,15 @@ appointments = Table(
     Column("customer_email", Text),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("cancelled_at", DateTime(timezone=True)),
+    # From migration 0003: recognising callers and changing appointments.
+    Column("caller_phone", Text),  # the booking call's number (E.164)
+    Column("customer_addressed", Text),  # "Frau Dr. Weiß": how the agent greets them
+    Column("cancelled_by", Text),  # "caller" or "calcom"
+    Column("moved_to", Text),  # the appointment that replaced this one
+    Column("rescheduled_at", DateTime(timezone=True)),  # moved in Cal.com itself
+    Column("locked_by", Text),  # the workflow changing it now (store/appointments.py)
+    Column("locked_at", DateTime(timezone=True)),
+    Column("stylist", Text),  # catalog key of the stylist (migration 0002_stylist)
 )
 
 appointment_segments = Table(

@@ -17,6 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from tests.harness import (
     PostgresServer,
+    assert_calcom_matches_appointments,
     assert_no_partial_or_duplicate_bookings,
     start_postgres_server,
     start_temporal,
@@ -90,14 +91,24 @@ def simulator(demo_catalog) -> Iterator:
 
 
 @pytest_asyncio.fixture
-async def sim(simulator, demo_catalog) -> AsyncIterator:
-    """Controls of the session simulator, reset to an empty state for this test."""
+async def sim(simulator, demo_catalog, request: pytest.FixtureRequest) -> AsyncIterator:
+    """Controls of the session simulator, reset to an empty state for this test. After
+    the test, the suite-wide guard: no partial or duplicated booking, and (when the test
+    has a database) Cal.com and the appointment records agree."""
     from calsim.control import SimControl
 
+    # Set up the test's database (if it has one) before the simulator, so it is still
+    # there when the guard reads it at teardown.
+    database = (
+        request.getfixturevalue("database_url") if "database_url" in request.fixturenames else None
+    )
     control = SimControl(simulator.url)
     await control.reset()
     yield control
     try:
-        assert_no_partial_or_duplicate_bookings(await control.state(), demo_catalog)
+        state = await control.state()
+        assert_no_partial_or_duplicate_bookings(state, demo_catalog)
+        if database is not None:
+            assert_calcom_matches_appointments(state, database)
     finally:
         await control.reset()

@@ -31,6 +31,17 @@ class FakeBooking:
 
 
 @dataclass
+class FakeAppointment:
+    """An existing appointment (the store's row, its lock and its segments)."""
+
+    details: acts.AppointmentDetails
+    segments: list[Any]
+    status: str = "booked"
+    locked_by: str | None = None
+    moved_to: str | None = None
+
+
+@dataclass
 class FakeSalon:
     """What Cal.com and PostgreSQL would hold, plus gates on every activity."""
 
@@ -43,7 +54,34 @@ class FakeSalon:
     entered: dict[str, asyncio.Event] = field(default_factory=lambda: defaultdict(asyncio.Event))
     calls: list[str] = field(default_factory=list)
     finalize_fails: bool = False
+    existing: dict[str, FakeAppointment] = field(default_factory=dict)
     _ids: itertools.count = field(default_factory=itertools.count)
+
+    def seed_appointment(self, appointment_id: str, service: Any, start: datetime) -> None:
+        """An appointment booked earlier, with accepted bookings for its staffed segments."""
+        from contracts.appointments import AppointmentView
+        from contracts.messages import Customer
+        from workflows.holding import segment_views
+
+        segments = []
+        for seg in segment_views(service, start):
+            if seg.staff:
+                uid = f"bk-{next(self._ids)}"
+                self.bookings[uid] = FakeBooking(uid, "old-hold", seg.key, seg.start, seg.end)
+                seg = seg.model_copy(update={"calcom_booking_uid": uid, "status": "booked"})
+            segments.append(seg)
+        view = AppointmentView(
+            appointment_id=appointment_id,
+            service=service.name,
+            start=segments[0].start,
+            end=segments[-1].end,
+            label="-",
+            short_label="-",
+        )
+        details = acts.AppointmentDetails(
+            view=view, hold_id="old-hold", service=service, customer=Customer(name="Erika")
+        )
+        self.existing[appointment_id] = FakeAppointment(details, segments)
 
     def hold_gate(self, name: str) -> asyncio.Event:
         """Activities named ``name`` wait until the returned event is set."""
@@ -71,7 +109,8 @@ class FakeSalon:
         @activity.defn(name="check_slots")
         async def check_slots(inp: acts.CheckSlotsInput) -> acts.CheckSlotsResult:
             await salon._step("check_slots")
-            return acts.CheckSlotsResult(free=True)
+            key = inp.stylist or inp.service.stylists[0]
+            return acts.CheckSlotsResult(free=True, candidates=[acts.StylistRef(key=key)])
 
         @activity.defn(name="find_alternatives")
         async def find_alternatives(inp: acts.FindAlternativesInput) -> acts.FindAlternativesResult:
@@ -161,6 +200,7 @@ class FakeSalon:
             return acts.RecordOutsideBookingResult()
 
         return [
+            *self.appointment_activities(),
             check_slots,
             find_alternatives,
             acquire_claims,
@@ -175,3 +215,48 @@ class FakeSalon:
             record_booking_outcome,
             record_outside_booking,
         ]
+
+    def appointment_activities(self) -> list[Any]:
+        """find/begin/finish over ``existing``, with the store's rules (one change at a
+        time, its owner finishes it)."""
+        salon = self
+
+        @activity.defn(name="find_appointments")
+        async def find_appointments(inp: acts.FindAppointmentsInput) -> acts.FindAppointmentsResult:
+            await salon._step("find_appointments")
+            booked = [a.details for a in salon.existing.values() if a.status == "booked"]
+            return acts.FindAppointmentsResult(appointments=booked)
+
+        @activity.defn(name="begin_appointment_change")
+        async def begin_appointment_change(inp: acts.BeginChangeInput) -> acts.BeginChangeResult:
+            await salon._step("begin_appointment_change")
+            found = salon.existing.get(inp.appointment_id)
+            if found is None:
+                return acts.BeginChangeResult(outcome="not_found")
+            outcome = "begun"
+            if found.locked_by not in (None, inp.owner):
+                outcome = "busy"
+            elif found.status != "booked":
+                outcome = found.status
+            else:
+                found.locked_by = inp.owner
+            staffed = [s for s in found.segments if s.staff] if outcome == "begun" else []
+            return acts.BeginChangeResult(
+                outcome=outcome,  # type: ignore[arg-type]
+                details=found.details,
+                segments=staffed,
+                new_short_label="-",
+            )
+
+        @activity.defn(name="finish_appointment_change")
+        async def finish_appointment_change(inp: acts.FinishChangeInput) -> None:
+            await salon._step("finish_appointment_change")
+            found = salon.existing[inp.appointment_id]
+            if found.locked_by != inp.owner:
+                raise ApplicationError("not locked by this change", non_retryable=True)
+            found.locked_by = None
+            if inp.outcome != "aborted":
+                found.status = inp.outcome
+                found.moved_to = inp.moved_to
+
+        return [find_appointments, begin_appointment_change, finish_appointment_change]

@@ -87,13 +87,13 @@ def double_bookings(bookings: list[dict[str, Any]], catalog: Any) -> list[tuple[
 def assert_no_partial_or_duplicate_bookings(state: dict[str, Any], catalog: Any) -> None:
     """The suite-wide invariant, checked after every test that used the simulator: each
     hold our system booked has every staffed segment of its service accepted exactly once,
-    or none of them (no orphan left by a compensation, no duplicate left by a retry)."""
+    with one stylist, or none of them (no orphan left by a compensation, no duplicate left
+    by a retry, no appointment split across stylists)."""
     staffed_by_type: dict[int, frozenset[int]] = {}
     for service in catalog.services:
-        types = frozenset(
-            s.calcom_event_type_id for s in service.segments if s.staff and s.calcom_event_type_id
-        )
-        staffed_by_type.update(dict.fromkeys(types, types))
+        for stylist in service.stylists:
+            types = frozenset(s.hosts[stylist] for s in service.staffed_segments)
+            staffed_by_type.update(dict.fromkeys(types, types))
     by_hold: dict[str, list[int]] = {}
     for booking in state["bookings"]:
         metadata = booking.get("metadata") or {}
@@ -121,6 +121,34 @@ def with_codec(client: Any, keys: str | None) -> Any:
     config = client.config()
     config["data_converter"] = data_converter_for(key_ring(keys) if keys else None)
     return Client(**config)
+
+
+def assert_calcom_matches_appointments(state: dict[str, Any], database_url: str) -> None:
+    """The second half of the suite-wide guard: what Cal.com holds and what our
+    appointment records say agree. Every accepted booking of ours whose hold this test's
+    database knows belongs to a booked appointment listing exactly that booking, and every
+    booked appointment's staffed segments are accepted at Cal.com."""
+    accepted = {
+        b["uid"]: b
+        for b in state["bookings"]
+        if b["status"] == "accepted" and (b.get("metadata") or {}).get("source") == "salon-booking"
+    }
+    with psycopg.connect(_libpq(database_url)) as conn:
+        holds = {r[0] for r in conn.execute("SELECT DISTINCT hold_id FROM claims")}
+        rows = conn.execute(
+            "SELECT a.id, a.hold_id, a.status, s.calcom_booking_uid FROM appointments a "
+            "JOIN appointment_segments s ON s.appointment_id = a.id WHERE s.staff"
+        ).fetchall()
+    recorded = {uid: (apt, hold, status) for apt, hold, status, uid in rows if uid}
+    for uid, booking in accepted.items():
+        hold_id = booking["metadata"].get("hold_id")
+        if hold_id not in holds:
+            continue  # another database's (a process of its own), not this test's
+        assert uid in recorded, f"Cal.com booking {uid} (hold {hold_id}) has no appointment"
+        assert recorded[uid][2] == "booked", f"{uid} accepted but appointment {recorded[uid]}"
+    for uid, (apt, _, status) in recorded.items():
+        if status == "booked":
+            assert uid in accepted, f"appointment {apt} says booked, Cal.com has no {uid}"
 
 
 async def start_temporal(*, keys: str | None = None, **extra: Any) -> Any:
@@ -252,15 +280,11 @@ def next_open_day(days_ahead: int = 2, *, hour: int = 10, minute: int = 0, today
 
 
 def perm_slots(n: int, *, days_ahead: int = 3) -> list[Any]:
-    """``n`` non-overlapping starts 3 hours apart (a Dauerwelle each) on full open days:
-    9:00, 12:00 and 15:00 on consecutive such days.
-
-    Each is free whichever of the others is held or booked first: every segment lies
-    on or inside its event type's slot grid away from the neighbours' busy time. (At
-    9:00, 11:30, 14:00 the 14:00 perm's first segment was not offered once the 11:30
-    perm was held: after a busy block Cal.com's grid starts again on its own step, so
-    time right behind another perm is not a slot. Trials that ran in parallel then
-    passed or failed by which ran first.)"""
+    """``n`` starts 3 hours apart (a Dauerwelle each, 130 minutes) on full open days:
+    9:00, 12:00 and 15:00 on consecutive such days. The 50 minutes between two perms keep
+    concurrent holds apart on Cal.com's grid too: a reservation hides every grid slot it
+    overlaps, so a perm ending 20 minutes before the next would hide the slot the next
+    one's first segment needs (conservative, as Cal.com is)."""
     from datetime import datetime
     from itertools import islice
     from zoneinfo import ZoneInfo
@@ -288,8 +312,17 @@ class CallStack:
         base = get_settings().call_input(call_id, "+4930123456")
         return base.model_copy(update={**self.inputs, **overrides})
 
-    async def check(self, call_id: str, service: str, start: Any, **input_overrides: Any) -> Any:
-        """``check_availability`` by update-with-start, as the API sends it."""
+    async def check(
+        self,
+        call_id: str,
+        service: str,
+        start: Any,
+        *,
+        stylist: str | None = None,
+        **input_overrides: Any,
+    ) -> Any:
+        """``check_availability`` by update-with-start, as the API sends it (``stylist``:
+        a catalog stylist key; None: anyone who does the service)."""
         from temporalio.client import WithStartWorkflowOperation
         from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
@@ -307,8 +340,28 @@ class CallStack:
         )
         return await self.client.execute_update_with_start_workflow(
             CallWorkflow.check_availability,
-            CheckAvailability(service=self.catalog.service(service), start=start),
+            CheckAvailability(service=self.catalog.service(service), start=start, stylist=stylist),
             start_workflow_operation=op,
+        )
+
+    async def update(self, call_id: str, update: Any, arg: Any, **input_overrides: Any) -> Any:
+        """Any update of the call workflow by update-with-start, as the API sends it."""
+        from temporalio.client import WithStartWorkflowOperation
+        from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+
+        from workflows.call import CallWorkflow
+        from workflows.ids import call_workflow_id
+
+        op = WithStartWorkflowOperation(
+            CallWorkflow.run,
+            self.call_input(call_id, **input_overrides),
+            id=call_workflow_id(call_id),
+            task_queue=self.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        )
+        return await self.client.execute_update_with_start_workflow(
+            update, arg, start_workflow_operation=op
         )
 
     def handle(self, call_id: str) -> Any:

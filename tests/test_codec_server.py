@@ -22,10 +22,10 @@ import httpx
 import pytest
 
 from codec_server.auth import ui_path_key
+from contracts.messages import CallEnded, Customer, StartBooking
 from tests.harness import TEST_KEY_1, TEST_KEY_2, call_stack, free_port, next_open_day, unique
 from tests.harness import with_codec as client_with_keys
 from workflows.call import CallWorkflow
-from workflows.messages import CallEnded, Customer, StartBooking
 
 BIN = Path(sys.executable).parent
 OPS_TOKEN = "ops_test_codec_3c2b1a0f9e8d"
@@ -151,7 +151,8 @@ async def test_a_booked_calls_history_holds_no_readable_customer_data(
     assert shown.returncode == 0, shown.stderr
     assert readable(shown.stdout) == set()
     assert '"binary/encrypted"' in shown.stdout or "YmluYXJ5L2VuY3J5cHRlZA" in shown.stdout
-    # Search attributes are indexed in clear: they hold ids, status, service and time only.
+    # Search attributes are indexed in clear: they hold ids, status, service, time and the
+    # stylist's catalog key only.
     described = temporal_cli(temporal_client, "workflow", "describe", "-w", encrypted, "-o", "json")
     assert described.returncode == 0 and readable(described.stdout) == set()
     attributes = (
@@ -159,7 +160,8 @@ async def test_a_booked_calls_history_holds_no_readable_customer_data(
     ).typed_search_attributes
     values = {pair.key.name: pair.value for pair in attributes}
     assert values["ServiceName"] == "Föhnen" and values["BookingStatus"] == "booked"
-    assert set(values) - {"BuildIds"} <= {"CallId", "BookingStatus", "ServiceName", "SlotStart"}
+    allowed = {"CallId", "BookingStatus", "ServiceName", "SlotStart", "Stylist"}
+    assert set(values) - {"BuildIds"} <= allowed
     assert readable(json.dumps({k: str(v) for k, v in values.items()})) == set()
 
 

@@ -2,7 +2,8 @@
 call`` books a demo appointment through it (and reads the call's state with the
 generated ``OPS_TOKEN``), the workflow is found in Temporal by ``BookingStatus="booked"``,
 its payloads are encrypted and the Temporal UI decrypts them through the codec server,
-and Ctrl-C leaves no process behind."""
+the ``reschedule`` and ``cancel`` demos move and cancel an appointment of a recognised
+caller, and Ctrl-C leaves no process behind."""
 
 from __future__ import annotations
 
@@ -126,6 +127,23 @@ def test_booking_dev_then_booking_call_books_and_ctrl_c_leaves_nothing(tmp_path)
         )
         assert decoded.status_code == 200 and decoded.headers["access-control-allow-origin"] == ui
         assert _customer_readable(decoded.json()["payloads"])
+
+        # The same number calls again: recognised, it moves (or cancels) its appointment.
+        for scenario, number, said in (
+            ("reschedule", "+4915100000001", "Termin verschoben"),
+            ("cancel", "+4915100000002", "abgesagt"),
+        ):
+            args = ["--scenario", scenario, "--phone", number, "--name", "Frau Erika Mustermann"]
+            demo = subprocess.run(
+                [str(BIN / "booking"), "call", "--think", "0.5", *args],
+                env={**env, "COLUMNS": "300"},  # rich wraps nothing we look for
+                capture_output=True,
+                text=True,
+                timeout=180,
+            )
+            assert demo.returncode == 0, demo.stdout + demo.stderr
+            assert "Spreche ich mit Frau Erika Mustermann?" in demo.stdout
+            assert said in demo.stdout
     finally:
         dev.send_signal(signal.SIGINT)  # what Ctrl-C sends
         code = dev.wait(timeout=60)

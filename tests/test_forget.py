@@ -16,11 +16,11 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
+from contracts.messages import CallEnded, Customer, StartBooking
 from domain.phones import region_for_timezone, to_e164
 from store.holds import AppointmentRecord, record_appointment
 from tests.harness import call_stack, next_open_day, unique
 from workflows.call import CallWorkflow
-from workflows.messages import CallEnded, Customer, StartBooking
 
 BIN = Path(sys.executable).parent
 FORGET_NAME = ("Waltraud", "Pfefferkorn")
@@ -74,9 +74,10 @@ def forget(url: str, phone: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-async def book(stack, customer: Customer, hour: int) -> str:
+async def book(stack, customer: Customer, hour: int, from_number: str = "+4930123456") -> str:
     call_id = unique("forget")
-    assert (await stack.check(call_id, "Färben", next_open_day(hour=hour))).available
+    start = next_open_day(hour=hour)
+    assert (await stack.check(call_id, "Färben", start, from_number=from_number)).available
     handle = stack.handle(call_id)
     booked = await handle.execute_update(
         CallWorkflow.start_booking, StartBooking(customer=customer)
@@ -104,6 +105,14 @@ async def test_forget_leaves_no_trace_of_the_customer_and_is_idempotent(
         # Booked by phone from the mobile (E.164 from the telephony provider), ...
         by_phone = await book(
             stack, Customer(name=name, phone="+491701234567", email=FORGET_EMAIL), 10
+        )
+        # ... by a call from the mobile, leaving the salon another callback number and
+        # how to address them (the caller is recognised by both next time), ...
+        from_mobile = await book(
+            stack,
+            Customer(name=name, phone="+4930555111", addressed=f"Frau {FORGET_NAME[1]}"),
+            16,
+            from_number="+491701234567",
         )
         other = await book(stack, Customer(name=" ".join(KEEP_NAME), phone=KEEP_PHONE), 13)
     # ... and once with the number as spoken ("null eins sieben null ...").
@@ -137,7 +146,14 @@ async def test_forget_leaves_no_trace_of_the_customer_and_is_idempotent(
         "keep": {*KEEP_NAME, "phone"},
     }
     # It lists what it changed, and what is kept elsewhere ...
-    for expected in (by_phone, "apt_spoken_number", "name, phone, e-mail", "Cal.com", "Temporal"):
+    for expected in (
+        by_phone,
+        from_mobile,
+        "apt_spoken_number",
+        "name, phone, e-mail",
+        "Cal.com",
+        "Temporal",
+    ):
         assert expected in first.stdout, (expected, first.stdout)
     calcom_uids = [
         b["uid"] for b in (await sim.state())["bookings"] if b["attendees"][0]["name"] == name
@@ -152,7 +168,7 @@ async def test_forget_leaves_no_trace_of_the_customer_and_is_idempotent(
     assert second.returncode == 0
     assert "Nothing changed" in second.stdout and by_phone not in second.stdout
     assert dump(database_url) == rows
-    assert len(rows) == 3  # appointments stay (anonymised): the salon's books need them
+    assert len(rows) == 4  # appointments stay (anonymised): the salon's books need them
 
 
 @pytest.mark.parametrize("phone", ["", "keine Nummer"])

@@ -22,6 +22,7 @@ from temporalio.exceptions import CancelledError
 from temporalio.worker import Worker
 
 from config import get_settings
+from contracts.appointments import CheckMove, RescheduleAppointment
 from contracts.messages import (
     BookingStatus,
     CallEnded,
@@ -293,3 +294,58 @@ def _entered(fake: FakeSalon, name: str, times: int):  # type: ignore[no-untyped
         assert fake.calls.count(name) >= times
 
     return check
+
+
+async def test_cancelling_the_workflow_during_a_move_finishes_the_move(salon):
+    """Once the old appointment is locked for a move, the move runs to its end: the new
+    time booked, the old appointment cancelled at Cal.com and recorded moved. Never both,
+    never neither, even when ops cancel the workflow while Cal.com books."""
+    fake, call = salon
+    fake.seed_appointment("apt_old", PERM, slot(10))
+    old_uids = {b.uid for b in fake.accepted()}
+    held = await call._update(
+        CallWorkflow.check_move, CheckMove(appointment_id="apt_old", start=slot(30))
+    )
+    assert held.available  # type: ignore[attr-defined]
+    gate = fake.hold_gate("book_segment")
+    move = asyncio.create_task(
+        call._update(CallWorkflow.reschedule_appointment, RescheduleAppointment())
+    )
+    await assert_eventually(_entered(fake, "book_segment", 3))
+
+    await call.handle.cancel()
+    gate.set()
+
+    with pytest.raises(WorkflowFailureError):
+        await call.handle.result()
+    await move
+    old = fake.existing["apt_old"]
+    assert old.status == "moved" and old.locked_by is None
+    assert old.moved_to in fake.appointments  # the new appointment is recorded
+    assert {b.uid for b in fake.accepted()}.isdisjoint(old_uids)  # old bookings cancelled
+    assert len(fake.accepted()) == 3  # and the new perm booked once
+    assert fake.reservations == {} and [s for s in fake.claims.values() if s == "held"] == []
+
+
+async def test_a_second_reschedule_during_a_move_joins_it(salon):
+    fake, call = salon
+    fake.seed_appointment("apt_old", PERM, slot(10))
+    await call._update(CallWorkflow.check_move, CheckMove(appointment_id="apt_old", start=slot(30)))
+    gate = fake.hold_gate("book_segment")
+    first = asyncio.create_task(
+        call._update(CallWorkflow.reschedule_appointment, RescheduleAppointment())
+    )
+    await assert_eventually(_entered(fake, "book_segment", 3))
+    second = asyncio.create_task(
+        call._update(
+            CallWorkflow.reschedule_appointment, RescheduleAppointment(appointment_id="apt_old")
+        )
+    )
+    check = await call.check(slot(50))  # a check meanwhile changes nothing
+    assert check.outcome == "booking"  # type: ignore[attr-defined]
+    gate.set()
+    answers = [await first, await second]
+    assert all(a.booked for a in answers)  # type: ignore[attr-defined]
+    assert len({a.appointment_id for a in answers}) == 1  # type: ignore[attr-defined]
+    assert fake.calls.count("begin_appointment_change") == 1
+    assert len(fake.appointments) == 1 and fake.existing["apt_old"].status == "moved"

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from temporalio.api.common.v1 import Payload
 
 from config import Settings
+from contracts.messages import Customer
 from payload_codec import (
     ENCODING,
     KEY_ID_METADATA,
@@ -24,7 +25,6 @@ from payload_codec import (
 )
 from tests.harness import TEST_KEY_1, TEST_KEY_2, key_ring
 from workflows.converter import data_converter, data_converter_for
-from workflows.messages import Customer
 
 BIN = Path(sys.executable).parent
 CUSTOMER = Customer(name="Hildegard Kowalczyk", phone="+4917612345678", email="h.k@example.org")

@@ -56,6 +56,16 @@ def test_every_path_of_the_call_workflow_has_a_history() -> None:
         "check_during_booking",  # a check while Cal.com books: answered "booking"
         "degraded_hold",  # Cal.com failed the reservations: held in our database only
         "cancelled_during_booking",  # ops cancel the workflow: compensated, released
+        # existing appointments (issue 16)
+        "appointment_moved",
+        "move_failed",
+        "appointment_cancelled",
+        "cancel_too_late",
+        "cancelled_in_calcom",
+        "calcom_cancelled_appointment",
+        "caller_lookup",
+        "stylist_named_taken",
+        "stylist_next_free",
     } <= names
     assert {"encrypted_booked", "encrypted_compensated"} <= names
 

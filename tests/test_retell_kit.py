@@ -30,6 +30,9 @@ CONTRACT_NAMES = [
     "extend_hold",
     "cancel_hold",
     "booking_status",
+    "find_appointments",
+    "cancel_appointment",
+    "reschedule_appointment",
 ]
 
 
@@ -106,7 +109,7 @@ def test_the_check_catches_a_wrong_value() -> None:
 # --- what the definitions say ---------------------------------------------------------
 
 
-def test_the_five_contract_functions_post_the_full_envelope_to_our_url() -> None:
+def test_the_eight_contract_functions_post_the_full_envelope_to_our_url() -> None:
     tools = tool_definitions(BASE + "/")
     assert [t["name"] for t in tools] == CONTRACT_NAMES
     for tool in tools:
@@ -121,8 +124,10 @@ def test_timeouts_leave_room_above_the_response_budgets() -> None:
     check_budget_ms = fields["check_budget_seconds"].default * 1000
     booking_budget_ms = fields["booking_budget_seconds"].default * 1000
     tools = {t["name"]: t for t in tool_definitions(BASE)}
-    assert tools["start_booking"]["timeout_ms"] >= 1.5 * booking_budget_ms
-    for name in ("check_availability", "extend_hold", "cancel_hold", "booking_status"):
+    for name in ("start_booking", "cancel_appointment", "reschedule_appointment"):
+        assert tools[name]["timeout_ms"] >= 1.5 * booking_budget_ms, name
+    quick = ("check_availability", "extend_hold", "cancel_hold", "booking_status")
+    for name in (*quick, "find_appointments"):
         assert tools[name]["timeout_ms"] >= 1.5 * check_budget_ms, name
     custom = {
         t["name"]: t["timeout_ms"]
@@ -147,7 +152,12 @@ def test_raised_budgets_raise_the_timeouts_the_cli_installs() -> None:
 def test_only_the_slow_tools_fill_the_silence_with_a_short_german_sentence() -> None:
     tools = {t["name"]: t for t in tool_definitions(BASE)}
     talking = {name for name, t in tools.items() if t["speak_during_execution"]}
-    assert talking == {"check_availability", "start_booking"}
+    assert talking == {
+        "check_availability",
+        "start_booking",
+        "cancel_appointment",
+        "reschedule_appointment",
+    }
     for name in talking:
         sentence = tools[name]["execution_message_description"]
         assert sentence.startswith("Einen Moment") and len(sentence) < 60
@@ -173,6 +183,11 @@ def _validator(name: str) -> jsonschema.Draft202012Validator:
             True,
         ),
         ("check_availability", {"service": "Dauerwelle", "date": "morgen"}, False),
+        (
+            "check_availability",
+            {"appointment_id": "apt_3f9c2a7b1d0e4c5a", "date": "Freitag", "time": "11 Uhr"},
+            True,
+        ),
         ("check_availability", {"service": "Dauerwelle", "date": 26, "time": "10:45"}, False),
         ("start_booking", {"customer_name": "Schmidt mit d t"}, True),
         (
@@ -191,12 +206,33 @@ def _validator(name: str) -> jsonschema.Draft202012Validator:
         ("extend_hold", {}, True),
         ("cancel_hold", {}, True),
         ("booking_status", {}, True),
+        ("find_appointments", {}, True),
+        ("find_appointments", {"customer_name": "Jana Müller", "date": "Freitag"}, True),
+        ("cancel_appointment", {}, True),
+        ("cancel_appointment", {"appointment_id": "apt_3f9c2a7b1d0e4c5a"}, True),
+        ("cancel_appointment", {"appointment_id": 7}, False),
+        (
+            "reschedule_appointment",
+            {"appointment_id": "apt_1", "date": "morgen", "time": "9"},
+            True,
+        ),
+        ("reschedule_appointment", {"time": 9}, False),
     ],
 )
 def test_parameter_schemas_take_the_contracts_arguments(
     name: str, args: dict[str, Any], valid: bool
 ) -> None:
     assert _validator(name).is_valid(args) is valid
+
+
+def test_a_stylist_is_optional_and_asked_for_only_on_a_hint() -> None:
+    check = _validator("check_availability")
+    slot = {"service": "Herrenhaarschnitt", "date": "morgen", "time": "10 Uhr"}
+    assert check.is_valid(slot) and check.is_valid({**slot, "stylist": "bei Anna"})
+    assert not check.is_valid({"stylist": "Anna"})
+    assert _validator("start_booking").is_valid({"customer_name": "Eva", **slot, "stylist": "Ben"})
+    prompt = agent_prompt()
+    assert "Frag nicht von dir aus, bei wem" in prompt and "`stylist`" in prompt
 
 
 def test_every_parameter_is_explained_in_german_with_an_example() -> None:
@@ -212,7 +248,10 @@ def test_every_parameter_is_explained_in_german_with_an_example() -> None:
 ANSWER_WORDS = {
     "available", "alternatives", "label", "error", "message", "booked", "status",
     "unknown_service", "invalid_date", "invalid_time", "in_the_past", "outside_opening_hours",
-    "too_far_ahead",
+    "too_far_ahead", "unknown_stylist",
+    # existing appointments
+    "appointment_id", "cancelled", "too_late", "ambiguous", "not_found",
+    "previous_appointment_id",
 }  # fmt: skip
 
 
@@ -232,6 +271,19 @@ def test_the_prompt_covers_the_hold_conversation() -> None:
     assert "**zuerst**" in lost and "alternatives" in lost  # alternatives before anything
     assert "höchstens einmal ums Buchstabieren" in prompt
     assert "genau einmal" in prompt  # the understood name is repeated once
+
+
+def test_the_prompt_greets_a_known_caller_and_covers_cancel_and_move() -> None:
+    prompt = agent_prompt()
+    variables = set(re.findall(r"\{\{([a-z_]+)\}\}", prompt))
+    assert variables == {"customer_known", "customer_name", "next_appointment"}
+    assert "Spreche ich mit {{customer_name}}?" in prompt
+    cancel = prompt[prompt.index("absagen") :]
+    assert "`cancel_appointment`" in cancel and "im Salon" in cancel  # too_late: call the salon
+    move = prompt[prompt.index("verschieben", prompt.index("### 8")) :]
+    assert "`check_availability`" in move and "`appointment_id`" in move
+    assert "`reschedule_appointment`" in move and "nie mit `start_booking`" in move
+    assert "customer_name" in prompt[prompt.index("### 6") :]  # another number: name + day
 
 
 # --- retell-setup against a recording transport --------------------------------------
@@ -267,6 +319,7 @@ class FakeRetell:
         self.engine = engine
         self.tools = copy.deepcopy(tools)
         self.webhook_url: str | None = None
+        self.inbound: dict[str, str] = {}
         self.requests: list[tuple[str, str, dict[str, str], Any]] = []
         self.refuse_llm_update = False
 
@@ -287,6 +340,17 @@ class FakeRetell:
         if path == "/update-agent/agent_1":
             self.webhook_url = body["webhook_url"]
             return httpx.Response(200, json=self._agent())
+        if path.startswith("/update-phone-number/"):
+            number = path.removeprefix("/update-phone-number/")
+            self.inbound[number] = body["inbound_webhook_url"]
+            return httpx.Response(
+                200,
+                json={
+                    "phone_number": number,
+                    "inbound_webhook_url": body["inbound_webhook_url"],
+                    "last_modification_timestamp": 1735689600000,
+                },
+            )
         if path == "/get-retell-llm/llm_1":
             return httpx.Response(200, json=self._llm())
         if path == "/update-retell-llm/llm_1":
@@ -339,8 +403,9 @@ def test_apply_replaces_our_tools_in_place_keeps_the_others_and_sets_the_webhook
         ("PATCH", "/update-agent/agent_1", {}, {"webhook_url": hook}),
     ]
     assert setup.replaced == ("check_availability",)
-    assert setup.created == ("start_booking", "extend_hold", "cancel_hold", "booking_status")
+    assert setup.created == tuple(CONTRACT_NAMES[1:])
     assert setup.kept == ("end_call", "lookup_prices")
+    assert setup.inbound_webhook_url is None  # no phone number given: numbers untouched
 
 
 def test_apply_twice_changes_nothing_the_second_time() -> None:
@@ -352,6 +417,17 @@ def test_apply_twice_changes_nothing_the_second_time() -> None:
     assert fake.tools == after_first
     assert [r[2] for r in fake.requests] == [{}, {}, {}, {}]  # no version pinned: latest
     assert second.created == () and second.replaced == tuple(CONTRACT_NAMES)
+
+
+def test_a_phone_number_gets_the_inbound_webhook() -> None:
+    fake = FakeRetell(RETELL_LLM_V3, [])
+    console, out = _console()
+    code = run(BASE, "agent_1", None, console, client=fake.client(), phone_number="+4930555000")
+    assert code == 0
+    assert fake.inbound == {"+4930555000": "https://salon.example.com/retell/inbound"}
+    assert "inbound webhook of +4930555000: https://salon.example.com/retell/inbound" in (
+        out.getvalue()
+    )
 
 
 def test_a_conversation_flow_agent_is_refused_before_anything_is_written() -> None:
@@ -383,6 +459,7 @@ def test_run_with_agent_installs_and_reports() -> None:
     text = out.getvalue()
     assert "tools added:    check_availability, start_booking" in text
     assert "https://salon.example.com/calcom/webhook" in text
+    assert "https://salon.example.com/retell/inbound" in text  # says where to set it
 
 
 def test_run_reports_retells_refusal_and_fails() -> None:

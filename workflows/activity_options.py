@@ -15,7 +15,7 @@ from typing import Any
 
 from temporalio.common import RetryPolicy
 
-from contracts.failures import INVALID_DATA, INVALID_REQUEST, NON_RETRYABLE
+from contracts.failures import CHANGE_LOST, INVALID_DATA, INVALID_REQUEST, NON_RETRYABLE, NOT_FOUND
 
 
 @dataclass(frozen=True)
@@ -110,4 +110,35 @@ METRICS = ActivityOptions(
     start_to_close=timedelta(seconds=10),
     schedule_to_close=timedelta(minutes=1),
     retry=RetryPolicy(maximum_interval=timedelta(seconds=10), maximum_attempts=5),
+)
+
+# Lookups of a caller's appointments behind the inbound webhook, which must answer within
+# a second: one quick try and one retry, then the API answers "unknown" anyway.
+LOOKUP = ActivityOptions(
+    start_to_close=timedelta(milliseconds=700),
+    schedule_to_close=timedelta(seconds=2),
+    retry=RetryPolicy(initial_interval=timedelta(milliseconds=100), maximum_attempts=2),
+)
+
+# Cancelling an appointment's bookings at Cal.com and recording the end of a change: once
+# a change has begun it must finish (the appointment stays locked until it does), so
+# these are retried for a day; a booking Cal.com no longer knows counts as cancelled.
+CANCEL_BOOKING = ActivityOptions(
+    start_to_close=timedelta(seconds=20),
+    heartbeat=timedelta(seconds=5),
+    schedule_to_close=timedelta(hours=24),
+    retry=RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        maximum_interval=timedelta(seconds=60),
+        non_retryable_error_types=[INVALID_REQUEST, NOT_FOUND],
+    ),
+)
+FINISH_CHANGE = ActivityOptions(
+    start_to_close=timedelta(seconds=10),
+    schedule_to_close=timedelta(hours=24),
+    retry=RetryPolicy(
+        initial_interval=timedelta(milliseconds=500),
+        maximum_interval=timedelta(seconds=60),
+        non_retryable_error_types=[CHANGE_LOST],
+    ),
 )

@@ -39,8 +39,16 @@ class Booked:
     errors: list[str] = field(default_factory=list)
 
 
-async def book_hold(hold: Hold, customer: Customer, *, inp: CallInput, started: datetime) -> Booked:
-    """Book every staffed segment of ``hold`` for ``customer`` and record the appointment.
+async def book_hold(
+    hold: Hold,
+    customer: Customer,
+    *,
+    inp: CallInput,
+    started: datetime,
+    caller_phone: str | None = None,
+) -> Booked:
+    """Book every staffed segment of ``hold`` for ``customer`` and record the appointment
+    (``caller_phone``: the number it was booked from; default the call's).
 
     Cancellation (the workflow cancelled, or its lifetime over) while Cal.com books
     compensates whatever may exist and ends "cancelled". Once every segment is booked, the
@@ -67,7 +75,15 @@ async def book_hold(hold: Hold, customer: Customer, *, inp: CallInput, started: 
         return Booked(kind, outcome.segments, errors=outcome.errors)
     appointment_id = f"apt_{workflow.uuid4().hex[:16]}"
     return await saga.to_completion(
-        _finalize(hold, customer, outcome.segments, appointment_id, inp, started)
+        _finalize(
+            hold,
+            customer,
+            outcome.segments,
+            appointment_id,
+            inp,
+            started,
+            caller_phone or inp.from_number,
+        )
     )
 
 
@@ -78,6 +94,7 @@ async def _finalize(
     appointment_id: str,
     inp: CallInput,
     started: datetime,
+    caller_phone: str | None,
 ) -> Booked:
     record = acts.FinalizeBookingInput(
         appointment_id=appointment_id,
@@ -90,6 +107,8 @@ async def _finalize(
         segments=segments,
         started_at=started,
         compound=hold.service.is_compound,
+        caller_phone=caller_phone,
+        stylist=hold.stylist,
     )
     try:
         if workflow.patched(FINALIZE_LOCALLY):

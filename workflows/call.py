@@ -12,6 +12,9 @@ caller's patience while the booking continues durably) on an immutable snapshot 
 hold; while it runs, every other message gets a true answer ("booking in progress") and
 changes nothing, and the hold timer is disarmed. Cancelling the workflow (or reaching its
 lifetime) compensates a running booking and releases the hold before it closes.
+
+Callers who already have an appointment (find, cancel, move it) are handled by the
+mixin :class:`workflows.call_appointments.ExistingAppointments`, under the same lock.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from temporalio import workflow
 from temporalio.common import SearchAttributeUpdate
 
 with workflow.unsafe.imports_passed_through():
-    from contracts.activities import ReleaseOutcome
+    from contracts.activities import AppointmentDetails, ReleaseOutcome
     from contracts.messages import (
         Alternative,
         Attempt,
@@ -46,10 +49,11 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows import saga
     from workflows.booking import book_hold
+    from workflows.call_appointments import ExistingAppointments
     from workflows.details import details_markdown
     from workflows.hold_timer import HoldTimer
     from workflows.holding import Hold, HoldSteps, Placed, segment_views
-    from workflows.search_attributes import BOOKING_STATUS, SERVICE_NAME, SLOT_START
+    from workflows.search_attributes import BOOKING_STATUS, SERVICE_NAME, SLOT_START, STYLIST
 
 MAX_ATTEMPTS_KEPT = 50
 MAX_ANSWERS_KEPT = 100
@@ -57,7 +61,7 @@ R = TypeVar("R")
 
 
 @workflow.defn(name="CallWorkflow")
-class CallWorkflow:
+class CallWorkflow(ExistingAppointments):
     @workflow.init
     def __init__(self, inp: CallInput) -> None:
         self._inp = inp
@@ -72,6 +76,7 @@ class CallWorkflow:
         self._fresh_hold = False  # the hold was placed again after expiring
         self._answers: dict[str, Any] = {}
         self._published: tuple[Any, ...] | None = None
+        self._init_appointments(inp)  # workflows/call_appointments.py
 
     # ------------------------------------------------------------------ run loop
     @workflow.run
@@ -110,6 +115,8 @@ class CallWorkflow:
             self._booking.cancel()  # compensates whatever Cal.com may have booked
         if self._booking is not None:
             await workflow.wait_condition(self._booking.done)
+        if self._cancel is not None:
+            await workflow.wait_condition(self._cancel.done)  # a begun cancel finishes
         async with self._lock:
             if self._hold is not None:
                 await self._release(outcome)
@@ -176,7 +183,17 @@ class CallWorkflow:
                     return self._booking_result("failed", reason="no_hold")
                 self._timer.set(None)  # the booking takes the hold over
                 self._set_status(BookingStatus.BOOKING)
+                self._move_target = None
                 task = self._booking = asyncio.create_task(self._book(hold, req.customer))
+        return await self._booking_answer(task, req.request_id)
+
+    async def _booking_answer(
+        self,
+        task: asyncio.Task[BookingResult],
+        request_id: str | None,
+        previous: AppointmentDetails | None = None,
+    ) -> BookingResult:
+        """The booking task's result within the booking budget, else ``pending``."""
         try:
             await workflow.wait_condition(
                 task.done,
@@ -184,10 +201,11 @@ class CallWorkflow:
                 timeout_summary="booking answer budget",
             )
         except TimeoutError:
-            return self._booking_result("pending")
+            pending = self._booking_result("pending")
+            return pending.model_copy(update={"previous": previous.view}) if previous else pending
         if task.cancelled():
             return self._state.booking or self._booking_result("failed", reason="cancelled")
-        return self._remember(req.request_id, task.result())
+        return self._remember(request_id, task.result())
 
     # ------------------------------------------------------------------ queries, signals
     @workflow.query
@@ -227,14 +245,30 @@ class CallWorkflow:
             self._lost_hold_id = hold.hold_id  # the run loop (or a running extend) releases it
 
     # ------------------------------------------------------------------ hold steps
-    async def _check(self, req: CheckAvailability) -> HoldResult:
-        """Under the lock: hold ``req``'s slot, replacing this call's earlier hold."""
-        if self._hold is not None and self._hold.is_for(req.service, req.start):
+    async def _check(
+        self,
+        req: CheckAvailability,
+        *,
+        exclude_hold_id: str | None = None,
+        prefer: str | None = None,
+    ) -> HoldResult:
+        """Under the lock: hold ``req``'s slot, replacing this call's earlier hold
+        (``exclude_hold_id``: claims that do not block it, a moved appointment's own;
+        ``prefer``: the stylist to keep when free, instead of the one heard last)."""
+        if self._hold is not None and self._hold.is_for(req.service, req.start, req.stylist):
             return self._hold_result("held")
-        # Our own previous hold would block an overlapping new one: release it first.
-        if self._hold is not None and self._hold.overlaps(segment_views(req.service, req.start)):
+        # Without a wish the caller stays with the stylist they heard last, when free.
+        heard = self._hold or self._last_hold
+        if prefer is None and heard is not None and req.stylist is None:
+            prefer = heard.stylist
+        # Our own previous hold would block an overlapping new one with the same stylist
+        # (the one asked for, else the hold's own, whom the rule may well choose again):
+        # release it first.
+        if self._hold is not None and self._hold.overlaps(
+            segment_views(req.service, req.start, req.stylist or self._hold.stylist)
+        ):
             await self._release("superseded")
-        placed = await self._place(req)
+        placed = await self._place(req, prefer=prefer, exclude_hold_id=exclude_hold_id)
         if placed.hold is None:
             return HoldResult(
                 outcome="failed" if placed.outcome == "failed" else "slot_taken",
@@ -248,8 +282,14 @@ class CallWorkflow:
         self._take(placed.hold)
         return self._hold_result("held")
 
-    async def _place(self, req: CheckAvailability) -> Placed:
-        placed = await self._steps.place(req, exclude_hold_id=None)
+    async def _place(
+        self,
+        req: CheckAvailability,
+        prefer: str | None = None,
+        *,
+        exclude_hold_id: str | None = None,
+    ) -> Placed:
+        placed = await self._steps.place(req, exclude_hold_id=exclude_hold_id, prefer=prefer)
         self._log_step_failures()
         if placed.hold is None:
             self._attempt("check", placed.outcome, placed.stage)
@@ -262,11 +302,13 @@ class CallWorkflow:
         self._show(hold)
         self._state.hold_lost = False
         self._set_status(BookingStatus.HOLDING)
-        self._attempt("check", "held", f"{hold.service.name} {hold.start.isoformat()}")
+        with_whom = f" {hold.stylist}" if hold.stylist else ""
+        self._attempt("check", "held", f"{hold.service.name} {hold.start.isoformat()}{with_whom}")
 
     def _show(self, hold: Hold) -> None:
         s = self._state
         s.service, s.start, s.end = hold.service.name, hold.start, hold.end
+        s.stylist = hold.stylist_name
         s.hold_id, s.hold_expires_at = hold.hold_id, hold.expires_at
         s.extensions_used, s.degraded = hold.extensions_used, hold.degraded
         s.segments = list(hold.segments)
@@ -318,9 +360,10 @@ class CallWorkflow:
 
     async def _lost_result(self) -> HoldResult:
         alternatives: list[Alternative] = []
-        if self._last_hold is not None:
+        last = self._last_hold
+        if last is not None:
             alternatives, _ = await self._steps.alternatives(
-                self._last_hold.service, self._last_hold.start
+                last.service, last.start, last.requested
             )
         return self._hold_result("hold_lost", alternatives=alternatives)
 
@@ -338,7 +381,8 @@ class CallWorkflow:
         ):
             return booked  # a repeated start_booking for the booked slot: no 2nd booking
         if req.check is not None and not (
-            self._hold is not None and self._hold.is_for(req.check.service, req.check.start)
+            self._hold is not None
+            and self._hold.is_for(req.check.service, req.check.start, req.check.stylist)
         ):
             checked = await self._check(req.check)
             if checked.available:
@@ -358,7 +402,7 @@ class CallWorkflow:
         last = self._last_hold
         if self._state.status == BookingStatus.EXPIRED and last is not None:
             # The hold ran out while the caller spelled their name: hold again if free.
-            placed = await self._place(CheckAvailability(service=last.service, start=last.start))
+            placed = await self._place(self._again(last), prefer=last.stylist)
             if placed.hold is None:
                 return self._booking_result(
                     "hold_expired", alternatives=placed.alternatives, reason=placed.outcome
@@ -368,14 +412,18 @@ class CallWorkflow:
             return None
         return self._booking_result("failed", reason="no_hold")
 
-    async def _book(self, hold: Hold, customer: Customer) -> BookingResult:
-        """The booking task: book ``hold`` (a snapshot; never re-read from the state)."""
+    async def _book(
+        self, hold: Hold, customer: Customer, *, caller_phone: str | None = None
+    ) -> BookingResult:
+        """The booking task: book ``hold`` (a snapshot; never re-read from the state).
+        ``caller_phone``: recorded as the number the appointment was booked from (a move
+        keeps the old appointment's; default: this call's)."""
         started = workflow.now()
         fresh, self._fresh_hold = self._fresh_hold, False
         if not await self._steps.validate(hold):
             # Our claims lapsed (the hold expired as the booking began): hold again.
             await self._steps.release(hold.hold_id, hold.reservation_uids, "expired")
-            placed = await self._place(CheckAvailability(service=hold.service, start=hold.start))
+            placed = await self._place(self._again(hold), prefer=hold.stylist)
             if placed.hold is None:
                 self._forget_hold(hold)
                 result = self._booking_result(
@@ -386,7 +434,9 @@ class CallWorkflow:
             self._hold = self._last_hold = hold
             self._show(hold)
         contact = customer.model_copy(update={"phone": customer.phone or self._inp.from_number})
-        booked = await book_hold(hold, contact, inp=self._inp, started=started)
+        booked = await book_hold(
+            hold, contact, inp=self._inp, started=started, caller_phone=caller_phone
+        )
         self._state.segments = booked.segments
         if booked.outcome == "booked" and booked.appointment_id is not None:
             self._hold = None
@@ -408,7 +458,9 @@ class CallWorkflow:
         self._forget_hold(hold)
         self._attempt("book", booked.outcome, "; ".join(booked.errors) or None)
         if booked.outcome == "slot_taken":
-            alternatives, _ = await self._steps.alternatives(hold.service, hold.start)
+            alternatives, _ = await self._steps.alternatives(
+                hold.service, hold.start, hold.requested
+            )
             result = self._booking_result(
                 "slot_taken", alternatives=alternatives, reason="slot_taken"
             )
@@ -433,13 +485,17 @@ class CallWorkflow:
 
     # ------------------------------------------------------------------ plumbing
     def _call_over(self) -> bool:
-        return self._state.call_ended and not self._booking_running()
+        return self._state.call_ended and not self._booking_running() and not self._cancelling()
 
     def _booking_running(self) -> bool:
         return self._booking is not None and not self._booking.done()
 
     def _booking_is_for(self, req: CheckAvailability) -> bool:
-        return self._state.service == req.service.name and self._state.start == req.start
+        return (
+            self._state.service == req.service.name
+            and self._state.start == req.start
+            and self._stylist_is(req.stylist)
+        )
 
     def _booked_is_for(self, req: CheckAvailability) -> bool:
         booked = self._state.booking
@@ -447,12 +503,32 @@ class CallWorkflow:
             booked is not None
             and booked.service == req.service.name
             and (booked.start == req.start)
+            and self._stylist_is(req.stylist)
         )
+
+    def _stylist_is(self, stylist: str | None) -> bool:
+        """Is the call's current slot with ``stylist`` (always, when None: anyone)?"""
+        return stylist is None or self._stylist_key() == stylist
+
+    def _stylist_key(self) -> str | None:
+        """The catalog key of the stylist of the call's current slot (its staffed
+        segments' one resource), or None."""
+        hosts = {s.resource for s in self._state.segments if s.staff and s.resource}
+        return hosts.pop() if len(hosts) == 1 else None
+
+    @staticmethod
+    def _again(hold: Hold) -> CheckAvailability:
+        """The check that places ``hold``'s slot once more, for the caller's own wish
+        (the stylist asked for, or anyone)."""
+        return CheckAvailability(service=hold.service, start=hold.start, stylist=hold.requested)
 
     def _log_step_failures(self) -> None:
         for failure in self._steps.failures:
             self._attempt("error", failure.summary, failure.error)
         self._steps.failures.clear()
+        for summary, error in self._changes.failures:
+            self._attempt("error", summary, error)
+        self._changes.failures.clear()
 
     def _hold_result(
         self, outcome: HoldOutcome, alternatives: list[Alternative] | None = None
@@ -470,6 +546,7 @@ class CallWorkflow:
             service=self._state.service,
             start=self._state.start,
             end=self._state.end,
+            stylist=self._state.stylist,
             hold_id=hold.hold_id if hold else None,
             hold_expires_at=hold.expires_at if hold else None,
             hold_seconds_left=left,
@@ -494,6 +571,7 @@ class CallWorkflow:
             service=self._state.service,
             start=self._state.start,
             end=self._state.end,
+            stylist=self._state.stylist,
             segments=list(self._state.segments),
             alternatives=alternatives or [],
             customer_name=name,
@@ -526,10 +604,13 @@ class CallWorkflow:
         sent when nothing changed."""
         state = self._state
         details = details_markdown(state)
-        key = (state.status, state.service, state.start, details)
+        # Search attributes are indexed in clear (not encrypted): the stylist by catalog
+        # key, not by name, so a salon can keep staff names out of the index.
+        stylist = self._stylist_key()
+        key = (state.status, state.service, state.start, stylist, details)
         if key == self._published:
             return
-        if self._published is None or self._published[:3] != key[:3]:
+        if self._published is None or self._published[:4] != key[:4]:
             updates: list[SearchAttributeUpdate[Any]] = [
                 BOOKING_STATUS.value_set(state.status.value)
             ]
@@ -537,6 +618,8 @@ class CallWorkflow:
                 updates.append(SERVICE_NAME.value_set(state.service))
             if state.start:
                 updates.append(SLOT_START.value_set(state.start))
+            if stylist:
+                updates.append(STYLIST.value_set(stylist))
             workflow.upsert_search_attributes(updates)
         workflow.set_current_details(details)
         self._published = key

@@ -25,13 +25,14 @@ with workflow.unsafe.imports_passed_through():
     from domain.planning import plan_service
     from workflows.activity_options import CLEANUP, CRITICAL_PATH, METRICS
 
-# Patch id: the check and the claim run together (issue 17).
+# Patch id: the check and the claim run together when the stylist is known (issue 17).
 CHECK_WITH_CLAIM = "check-with-claim"
 
 
 @dataclass(frozen=True)
 class Hold:
-    """A slot held for the caller: claims in PostgreSQL plus Cal.com reservations."""
+    """A slot held for the caller: claims in PostgreSQL plus Cal.com reservations, every
+    staffed segment with one stylist."""
 
     hold_id: str
     service: Service
@@ -42,13 +43,21 @@ class Hold:
     placed_at: datetime
     extensions_used: int = 0
     degraded: bool = False  # some segment has no Cal.com reservation
+    stylist: str | None = None  # key of the stylist it is with (every staffed segment's)
+    stylist_name: str | None = None
+    requested: str | None = None  # the stylist the caller asked for (None: anyone)
 
     @property
     def reservation_uids(self) -> list[str]:
         return [s.calcom_reservation_uid for s in self.segments if s.calcom_reservation_uid]
 
-    def is_for(self, service: Service, start: datetime) -> bool:
-        return self.service.name == service.name and self.start == start
+    def is_for(self, service: Service, start: datetime, stylist: str | None = None) -> bool:
+        """Is this the slot asked for (with ``stylist``, or with anyone when None)?"""
+        return (
+            self.service.name == service.name
+            and self.start == start
+            and (stylist is None or stylist == self.stylist)
+        )
 
     def overlaps(self, segments: list[SegmentView]) -> bool:
         """Would a new plan collide with this hold on one of its resources?"""
@@ -90,8 +99,14 @@ def is_slot_unavailable(exc: BaseException) -> bool:
     return isinstance(cause, ApplicationError) and cause.type == SLOT_UNAVAILABLE
 
 
-def segment_views(service: Service, start: datetime) -> list[SegmentView]:
-    plan = plan_service(service, start)
+def segment_views(
+    service: Service, start: datetime, stylist: str | None = None
+) -> list[SegmentView]:
+    """The service planned at ``start`` with ``stylist`` (None: the service's first);
+    empty when that stylist cannot do the whole service."""
+    if stylist is not None and stylist not in service.stylists:
+        return []
+    plan = plan_service(service, start, stylist)
     return [
         SegmentView(
             key=s.key,
@@ -125,66 +140,63 @@ class HoldSteps:
             self.failures.append(Step(summary, str(exc.cause or exc)))
             return None
 
-    async def place(self, req: CheckAvailability, *, exclude_hold_id: str | None) -> Placed:
-        """Check the slot, claim it, reserve it at Cal.com; undo what was taken if the
-        slot turns out to be someone else's.
+    async def place(
+        self, req: CheckAvailability, *, exclude_hold_id: str | None, prefer: str | None = None
+    ) -> Placed:
+        """Check the slot, then claim and reserve it with the first free stylist who can
+        be had (another caller may claim the first one meanwhile: then the next); undo
+        what was taken if the slot turns out to be someone else's. ``prefer``: for a
+        caller without a wish, the stylist to take first when free (the one they heard).
 
-        The check (Cal.com's free time and our claims) and the claim run together: the
-        claim is guarded by the exclusion constraint whatever the check reads, and the
-        check does not count the claim being placed. If the check says no, the claim is
-        released before answering (a taken slot costs one release more, a free one a
-        round of local activities less). Workflows that began with the checks in turn
-        (histories before this patch) keep that order.
-        """
-        # The check can leave out one hold only: the one being placed alongside it. With an
-        # earlier hold to leave out, or in a workflow from before the patch, in turn.
-        if not workflow.patched(CHECK_WITH_CLAIM) or exclude_hold_id is not None:
-            return await self._place_in_turn(req, exclude_hold_id=exclude_hold_id)
+        When the stylist is known before the check (asked for by name, or the service's
+        only one) and no earlier hold is to be left out, the check and the claim run
+        together (:meth:`_place_together`); workflows from before that patch keep the
+        order."""
         service = req.service
-        segments = segment_views(service, req.start)
+        known = self._known_stylist(req)
+        if workflow.patched(CHECK_WITH_CLAIM) and known is not None and exclude_hold_id is None:
+            return await self._place_together(req, known, prefer)
+        check = await self.local(
+            acts.check_slots,
+            acts.CheckSlotsInput(
+                service=service,
+                start=req.start,
+                time_zone=self._inp.salon_timezone,
+                stylist=req.stylist,
+                prefer=prefer,
+                exclude_hold_id=exclude_hold_id,
+            ),
+            summary=f"Cal.com free time: {service.name}",
+        )
+        if check is None:
+            return Placed(None, "failed")
+        if not check.free:
+            return Placed(
+                None, "slot_taken", "check", list(check.alternatives), day_full=check.day_full
+            )
+        # A check without candidates (recorded before stylists existed): the service's own.
+        candidates = check.candidates or [acts.StylistRef(key=service.stylists[0])]
+        stage = "claim"
+        for candidate in candidates:
+            if candidate.key not in service.stylists:
+                continue
+            tried = await self._claim_and_reserve(req, candidate)
+            if tried.hold is not None or tried.outcome == "failed":
+                return tried
+            stage = tried.stage
+        return await self._taken(service, req.start, req.stylist, stage, exclude_hold_id)
+
+    async def _claim_and_reserve(self, req: CheckAvailability, who: acts.StylistRef) -> Placed:
+        """Claim every staffed segment with ``who``, then reserve them at Cal.com. Ends
+        "held", "failed", or "slot_taken" (nothing left behind) at stage claim/reserve."""
+        service = req.service
+        segments = segment_views(service, req.start, who.key)
         now = workflow.now()
         # The one source of the hold's expiry: the claims and the timer use this instant,
         # the reservations are made to outlive it.
         expires_at = now + timedelta(seconds=self._inp.hold_seconds)
         hold_id = f"hold-{workflow.uuid4().hex[:16]}"
-        check, acquired = await asyncio.gather(
-            self._check_slots(req, exclude_hold_id=hold_id),
-            self._claim(hold_id, segments, expires_at),
-        )
-        free = check is not None and check.free
-        if not free or acquired is None:
-            if acquired is None or acquired.acquired:  # a claim that is, or may be, ours
-                await self.release(hold_id, [], "failed")
-            if check is None or acquired is None:
-                return Placed(None, "failed")
-            return Placed(
-                None, "slot_taken", "check", list(check.alternatives), day_full=check.day_full
-            )
-        if not acquired.acquired:
-            return await self._taken(service, req.start, "claim", exclude_hold_id)
-        return await self._reserve(
-            service, req.start, segments, hold_id, expires_at, now, exclude_hold_id
-        )
-
-    async def _check_slots(
-        self, req: CheckAvailability, *, exclude_hold_id: str | None
-    ) -> acts.CheckSlotsResult | None:
-        result: acts.CheckSlotsResult | None = await self.local(
-            acts.check_slots,
-            acts.CheckSlotsInput(
-                service=req.service,
-                start=req.start,
-                time_zone=self._inp.salon_timezone,
-                exclude_hold_id=exclude_hold_id,
-            ),
-            summary=f"Cal.com free time: {req.service.name}",
-        )
-        return result
-
-    async def _claim(
-        self, hold_id: str, segments: list[SegmentView], expires_at: datetime
-    ) -> acts.AcquireClaimsResult | None:
-        result: acts.AcquireClaimsResult | None = await self.local(
+        acquired = await self.local(
             acts.acquire_claims,
             acts.AcquireClaimsInput(
                 hold_id=hold_id,
@@ -194,44 +206,81 @@ class HoldSteps:
             ),
             summary="claim staffed segments",
         )
-        return result
-
-    async def _place_in_turn(
-        self, req: CheckAvailability, *, exclude_hold_id: str | None
-    ) -> Placed:
-        """The check, then the claim (workflows started before ``CHECK_WITH_CLAIM``)."""
-        service = req.service
-        check = await self._check_slots(req, exclude_hold_id=exclude_hold_id)
-        if check is None:
-            return Placed(None, "failed")
-        if not check.free:
-            return Placed(
-                None, "slot_taken", "check", list(check.alternatives), day_full=check.day_full
-            )
-        segments = segment_views(service, req.start)
-        now = workflow.now()
-        expires_at = now + timedelta(seconds=self._inp.hold_seconds)
-        hold_id = f"hold-{workflow.uuid4().hex[:16]}"
-        acquired = await self._claim(hold_id, segments, expires_at)
         if acquired is None:
             return Placed(None, "failed")
         if not acquired.acquired:
-            return await self._taken(service, req.start, "claim", exclude_hold_id)
-        return await self._reserve(
-            service, req.start, segments, hold_id, expires_at, now, exclude_hold_id
+            return Placed(None, "slot_taken", "claim")
+        return await self._reserve(req, who, segments, hold_id, expires_at, now)
+
+    def _known_stylist(self, req: CheckAvailability) -> str | None:
+        """The stylist a hold for ``req`` can only be with, before any check: the one
+        asked for, or the service's only one; None when the check must choose."""
+        stylists = list(req.service.stylists)
+        if req.stylist is not None:
+            return req.stylist if req.stylist in stylists else None
+        return stylists[0] if len(stylists) == 1 else None
+
+    async def _place_together(self, req: CheckAvailability, key: str, prefer: str | None) -> Placed:
+        """Check and claim at once with the stylist ``key``: the claim is guarded by the
+        exclusion constraint whatever the check reads, and the check leaves out the hold
+        being placed. If the check says no, the claim is released before answering (a
+        taken slot costs one release more, a free one a round of local activities less).
+        """
+        service = req.service
+        segments = segment_views(service, req.start, key)
+        now = workflow.now()
+        expires_at = now + timedelta(seconds=self._inp.hold_seconds)
+        hold_id = f"hold-{workflow.uuid4().hex[:16]}"
+        check, acquired = await asyncio.gather(
+            self.local(
+                acts.check_slots,
+                acts.CheckSlotsInput(
+                    service=service,
+                    start=req.start,
+                    time_zone=self._inp.salon_timezone,
+                    stylist=req.stylist,
+                    prefer=prefer,
+                    exclude_hold_id=hold_id,
+                ),
+                summary=f"Cal.com free time: {service.name}",
+            ),
+            self.local(
+                acts.acquire_claims,
+                acts.AcquireClaimsInput(
+                    hold_id=hold_id,
+                    call_id=self._inp.call_id,
+                    segments=segments,
+                    expires_at=expires_at,
+                ),
+                summary="claim staffed segments",
+            ),
         )
+        free = check is not None and check.free
+        who = next((c for c in check.candidates if c.key == key), None) if free else None
+        if who is None or acquired is None or not acquired.acquired:
+            if acquired is None or acquired.acquired:  # a claim that is, or may be, ours
+                await self.release(hold_id, [], "failed")
+            if check is None or acquired is None:
+                return Placed(None, "failed")
+            if not check.free:
+                return Placed(
+                    None, "slot_taken", "check", list(check.alternatives), day_full=check.day_full
+                )
+            stage = "claim" if who is not None else "check"
+            return await self._taken(service, req.start, req.stylist, stage, None)
+        return await self._reserve(req, who, segments, hold_id, expires_at, now)
 
     async def _reserve(
         self,
-        service: Service,
-        start: datetime,
+        req: CheckAvailability,
+        who: acts.StylistRef,
         segments: list[SegmentView],
         hold_id: str,
         expires_at: datetime,
         now: datetime,
-        exclude_hold_id: str | None,
     ) -> Placed:
-        """Reserve every staffed segment at Cal.com (together) for the claimed hold."""
+        """Reserve every staffed segment of the claimed hold at Cal.com (together)."""
+        service = req.service
         staffed = [s for s in segments if s.staff]
         reservations = await asyncio.gather(
             *(
@@ -252,7 +301,7 @@ class HoldSteps:
         }
         if any(isinstance(r, BaseException) and is_slot_unavailable(r) for r in reservations):
             await self.release(hold_id, list(uids.values()), "failed")
-            return await self._taken(service, start, "reserve", exclude_hold_id)
+            return Placed(None, "slot_taken", "reserve")
         missing = [s.key for s in staffed if s.key not in uids]
         if missing:
             # Cal.com failed (not refused) the reservation: the claims still keep our own
@@ -282,24 +331,39 @@ class HoldSteps:
             expires_at=expires_at,
             placed_at=now,
             degraded=bool(missing),
+            stylist=who.key,
+            stylist_name=who.name,
+            requested=req.stylist,
         )
         return Placed(hold, "held")
 
     async def _taken(
-        self, service: Service, start: datetime, stage: str, exclude_hold_id: str | None
+        self,
+        service: Service,
+        start: datetime,
+        stylist: str | None,
+        stage: str,
+        exclude_hold_id: str | None,
     ) -> Placed:
-        alternatives, day_full = await self.alternatives(service, start, exclude_hold_id)
+        alternatives, day_full = await self.alternatives(service, start, stylist, exclude_hold_id)
         return Placed(None, "slot_taken", stage, alternatives, day_full=day_full)
 
     async def alternatives(
-        self, service: Service, start: datetime, exclude_hold_id: str | None = None
+        self,
+        service: Service,
+        start: datetime,
+        stylist: str | None = None,
+        exclude_hold_id: str | None = None,
     ) -> tuple[list[Alternative], bool]:
+        """Alternatives to ``service`` at ``start`` for a caller who asked for ``stylist``
+        (None: anyone)."""
         found = await self.local(
             acts.find_alternatives,
             acts.FindAlternativesInput(
                 service=service,
                 requested_start=start,
                 time_zone=self._inp.salon_timezone,
+                stylist=stylist,
                 exclude_hold_id=exclude_hold_id,
             ),
             summary=f"find alternatives for {service.name}",
