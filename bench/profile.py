@@ -106,13 +106,47 @@ def read(name: str, path: Path) -> Profile:
     return Profile(name, samples, own, total)
 
 
+# The steps of the caller's path, by the frame that is on the stack while each runs.
+STEPS = [
+    (
+        "Temporal SDK: workflow activations (our workflow code inside)",
+        "_WorkflowWorker._handle_activation",
+    ),
+    (
+        "Temporal SDK: activity tasks (our activities inside)",
+        "_ActivityWorker._handle_start_activity_task",
+    ),
+    ("Cal.com requests (httpx; the shared budget inside)", "CalcomClient._request"),
+    ("shared Cal.com budget (one PostgreSQL statement)", "PostgresBucket.try_take"),
+    ("database: free time (claims read)", "busy_intervals (store/holds.py)"),
+    ("database: claim", "acquire_hold (store/holds.py)"),
+    ("database: hold re-validation", "get_hold (store/holds.py)"),
+    ("database: appointment recorded", "finalize_booking (store/holds.py)"),
+    ("database: pool pre-ping", "_do_ping"),
+    ("search attributes and details (CallWorkflow._publish)", "CallWorkflow._publish"),
+    ("API: Temporal client calls", "Client.call (temporalio/bridge/client.py)"),
+    ("API: German parsing (dates, times, services)", "_understand_slot"),
+]
+
+
+def by_step(profile: Profile) -> list[tuple[str, float]]:
+    """Share of busy samples with each step's frame on the stack (steps nest: a step's
+    share includes the steps inside it)."""
+    out = []
+    for label, key in STEPS:
+        k = sum(v for frame, v in profile.total.items() if key in frame)
+        if k:
+            out.append((label, 100 * k / max(profile.samples, 1)))
+    return out
+
+
 def summary(profile: Profile, n: int = 12) -> str:
-    """Markdown: the top ``n`` functions by own and by total share."""
+    """Markdown: the shares of the caller's steps, and the top ``n`` functions by own
+    share."""
     lines = [f"**{profile.name}** ({profile.samples} busy samples at {RATE}/s)", ""]
+    lines += ["| step | share % |", "|---|---|"]
+    lines += [f"| {label} | {share:.1f} |" for label, share in by_step(profile)]
+    lines += [""]
     lines += ["| own % | function (module) |", "|---|---|"]
     lines += [f"| {share:.1f} | `{frame}` |" for frame, share in profile.top(profile.own, n)]
-    lines += ["", "| total % | function (module) |", "|---|---|"]
-    # The event loop and the process' entry frames are on (nearly) every stack: skipped.
-    inclusive = [(f, s) for f, s in profile.top(profile.total, n + 30) if s < 90][:n]
-    lines += [f"| {share:.1f} | `{frame}` |" for frame, share in inclusive]
     return "\n".join(lines)

@@ -14,7 +14,7 @@ from bench.slots import date_args
 from bench.stack import Infra, Stack, running_services, start_simulator
 
 LIMIT = 120
-BURST = 20
+BURST = 60  # the defaults of CALCOM_RATE_LIMIT_PER_MINUTE and CALCOM_RATE_BURST
 
 
 @dataclass

@@ -7,7 +7,9 @@ each request; the bucket itself lives where every process sees it (PostgreSQL:
 
 The bucket is a GCRA token bucket: ``burst`` tokens, refilled at ``limit - burst`` a
 minute, so no 60-second window (however it is aligned, fixed or sliding) holds more than
-``limit`` requests.
+``limit`` requests. The default shape (120 a minute, burst 60) lets a bunch of calls
+through at once (a perm checked for "anyone" of two stylists costs 9 requests) and
+sustains 60 a minute; a smaller burst sustains more but makes bunches wait.
 
 Who waits how long (:class:`Priority`):
 

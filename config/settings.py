@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     # Cal.com's limit per API key, shared by every worker (calcom/budget.py): at most this
     # many requests in any 60 s, at most CALCOM_RATE_BURST of them at once. 0: no limit.
     calcom_rate_limit_per_minute: int = Field(default=120, ge=0)
-    calcom_rate_burst: int = Field(default=20, ge=1)
+    calcom_rate_burst: int = Field(default=60, ge=1)
 
     # Retell
     retell_api_key: SecretStr | None = None
