@@ -65,7 +65,11 @@ class Call:
         """Update-with-start, as the API sends every message of a call."""
         op = WithStartWorkflowOperation(
             CallWorkflow.run,
-            get_settings().call_input(self.call_id, "+4930123456"),
+            # A long answer budget: these tests decide what is in flight with gates, so a
+            # loaded machine must not turn an answer into "pending".
+            get_settings()
+            .call_input(self.call_id, "+4930123456")
+            .model_copy(update={"booking_budget_seconds": 60.0}),
             id=call_workflow_id(self.call_id),
             task_queue=self.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
