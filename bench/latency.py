@@ -21,7 +21,6 @@ from bench.slots import Slots, date_args
 from bench.stack import Stack
 from calcom.client import CalcomClient
 from calcom.models import Attendee, BookingRequest
-from domain.catalog import Service
 from domain.planning import plan_service
 
 # The local activities the check runs, by round (a round's activities run together):
@@ -107,6 +106,7 @@ async def checks_and_bookings(
         await asyncio.sleep(1.0)
         before = await meter.snapshot()
         check_t = []
+        held = []
         for call_id, start in calls:
             t0 = time.perf_counter()
             check = await retell.function(
@@ -115,11 +115,13 @@ async def checks_and_bookings(
                 {"service": service, "stylist": STYLIST[service], **date_args(start, zone)},
             )
             check_t.append(time.perf_counter() - t0)
-            if not check["available"]:
-                raise RuntimeError(f"bench slot {service} {start} not available: {check}")
+            if check["available"]:
+                held.append(call_id)
+        if len(held) < len(calls) * 0.9:
+            raise RuntimeError(f"only {len(held)} of {len(calls)} bench slots were free")
         middle = await meter.snapshot()
         book_t = []
-        for call_id, _ in calls:
+        for call_id in held:
             t0 = time.perf_counter()
             booking = await retell.function(
                 call_id, "start_booking", {"customer_name": "Bench Mark"}
@@ -135,7 +137,7 @@ async def checks_and_bookings(
     return Meter.figures(before, middle, check_t), Meter.figures(middle, after, book_t)
 
 
-def _salon_day(start: datetime, service: Service, zone: Any) -> tuple[datetime, datetime]:
+def salon_day(start: datetime, zone: Any) -> tuple[datetime, datetime]:
     """The window the check asks Cal.com about: the rest of the salon day."""
     day = start.astimezone(zone).date()
     first = datetime.combine(day, clock.min, zone).astimezone(UTC)
@@ -152,7 +154,7 @@ async def bare_calcom_check(stack: Stack, slots: Slots, service_name: str, n: in
     async with CalcomClient(sim.url, sim.api_key) as calcom:
         for i in range(n + 2):
             plan = plan_service(service, slots.next(service_name))
-            window = _salon_day(plan.start, service, zone)
+            window = salon_day(plan.start, zone)
             event_types = sorted(
                 {s.calcom_event_type_id for s in plan.staffed if s.calcom_event_type_id}
             )

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import random
-from datetime import timedelta
 from typing import Any
 
-from bench.latency import STYLIST, booking_request
+from bench.latency import STYLIST, booking_request, salon_day
 from bench.slots import Slots, date_args
 from bench.stack import Stack
 from calcom.client import CalcomClient
@@ -20,6 +19,7 @@ from domain.availability import covers, merge
 from domain.planning import Plan, plan_service
 
 TALK_SECONDS = (0.3, 0.6)  # the analysis' 30-60 s, scaled 1:100
+ARRIVAL_SECONDS = 8.0
 
 
 async def race(
@@ -31,6 +31,8 @@ async def race(
     sim = stack.infra.simulator
     zone = stack.catalog.zone
     draws = [(rng.random() < web_share, rng.uniform(*TALK_SECONDS)) for _ in range(callers)]
+    # Callers ring over a few seconds, not all in one instant (that is the burst, section 3).
+    arrivals = [rng.uniform(0, ARRIVAL_SECONDS) for _ in range(callers)]
     retell = stack.retell()
 
     async def web_customer(plan: Plan, delay: float) -> None:
@@ -44,6 +46,7 @@ async def race(
 
     async def with_holds(i: int, plan: Plan, web: bool, talk: float) -> tuple[bool, bool]:
         call_id = f"bench-race-{i}-{random.randrange(1 << 30)}"
+        await asyncio.sleep(arrivals[i])
         await retell.webhook("call_started", call_id)
         await asyncio.sleep(0.2)
         check = await retell.function(
@@ -55,6 +58,19 @@ async def race(
                 **date_args(plan.start, zone),
             },
         )
+        for _ in range(3):  # "Einen Moment": the agent asks again, as its prompt says
+            if not str(check.get("message", "")).startswith("Einen Moment"):
+                break
+            await asyncio.sleep(1.0)
+            check = await retell.function(
+                call_id,
+                "check_availability",
+                {
+                    "service": "Dauerwelle",
+                    "stylist": STYLIST["Dauerwelle"],
+                    **date_args(plan.start, zone),
+                },
+            )
         if not check["available"]:
             return False, False
         tasks = [asyncio.create_task(web_customer(plan, talk / 2))] if web else []
@@ -73,12 +89,14 @@ async def race(
 
             async def direct(i: int, plan: Plan, web: bool, talk: float) -> tuple[bool, bool]:
                 """The old agent: /slots, talk, book every segment; nothing held."""
+                await asyncio.sleep(arrivals[i])
+                # The salon day, as our check asks (Cal.com's grid starts at the window).
+                day = salon_day(plan.start, stack.catalog.zone)
                 offered = await asyncio.gather(
                     *(
                         calcom.get_slots(
                             s.calcom_event_type_id,  # type: ignore[arg-type]
-                            s.start - timedelta(hours=2),  # ranges that began before it
-                            s.end,
+                            *day,
                             "Europe/Berlin",
                         )
                         for s in plan.staffed

@@ -9,10 +9,10 @@ from typing import Any
 
 from domain.catalog import Catalog
 
-STEP_MINUTES = 15
-# Room left after a compound service: right after a busy block Cal.com's grid restarts at
-# its next rounded start, so a segment flush against another's end may not be offered.
-COMPOUND_MARGIN = timedelta(minutes=30)
+STEP_MINUTES = 30
+# Room left after every service: a reservation or booking hides every grid slot it
+# overlaps, so a segment flush against another's end may not be offered.
+MARGIN = timedelta(minutes=30)
 
 
 def date_args(start: datetime, zone: Any) -> dict[str, str]:
@@ -41,7 +41,7 @@ class Slots:
         # Every stylist who could be chosen: whoever the check picks is free then.
         resources = sorted({h for s in service.staffed_segments for h in s.hosts})
         length = timedelta(minutes=service.total_minutes)
-        margin = COMPOUND_MARGIN if service.is_compound else timedelta(0)
+        margin = MARGIN
         zone = self.catalog.zone
         day = self.first_day
         for _ in range(3660):
