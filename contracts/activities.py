@@ -174,10 +174,13 @@ class FinalizeBookingInput(_Arg):
     stylist: str | None = None  # the stylist's key (the resource of every staffed segment)
 
 
+UnbookedOutcome = Literal["slot_taken", "failed", "unrecorded", "cancelled"]
+
+
 class RecordBookingOutcomeInput(_Arg):
     """Metrics for a booking that did not end booked (the booked path is in finalize)."""
 
-    outcome: Literal["slot_taken", "failed", "unrecorded", "cancelled"]
+    outcome: UnbookedOutcome
     compound: bool
     started_at: datetime
     compensated_segments: int = 0

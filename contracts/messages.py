@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.appointments import AppointmentChange, AppointmentView
 from domain.catalog import Service
+from domain.messages import BookingStatusOutcome
 
 
 class BookingStatus(StrEnum):
@@ -129,19 +130,8 @@ class StartBooking(_Msg):
     request_id: str | None = None
 
 
-BookingOutcome = Literal[
-    "booked",
-    "pending",
-    "slot_taken",
-    "hold_expired",
-    "failed",
-    "invalid_input",
-    "no_booking",
-    # reschedule_appointment only
-    "too_late",
-    "not_found",
-    "ambiguous",
-]
+# One list of booking outcomes: the workflow answers them, domain.messages says them.
+BookingOutcome = BookingStatusOutcome
 
 
 class SegmentView(_Msg):

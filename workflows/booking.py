@@ -69,7 +69,7 @@ async def book_hold(
             return Booked("cancelled", saga.cancelled(list(hold.segments)))
         raise
     if not outcome.booked:
-        kind = "slot_taken" if outcome.slot_taken else "failed"
+        kind: acts.UnbookedOutcome = "slot_taken" if outcome.slot_taken else "failed"
         reason = "slot_taken" if outcome.slot_taken else "calcom_error"
         await _record(hold, started, kind, outcome.compensated, reason)
         return Booked(kind, outcome.segments, errors=outcome.errors)
@@ -135,14 +135,14 @@ async def _finalize(
 
 
 async def _record(
-    hold: Hold, started: datetime, outcome: str, compensated: int, reason: str
+    hold: Hold, started: datetime, outcome: acts.UnbookedOutcome, compensated: int, reason: str
 ) -> None:
     """Metrics of a booking that ended without an appointment (best effort)."""
     try:
         await workflow.execute_activity(
             acts.record_booking_outcome,
             acts.RecordBookingOutcomeInput(
-                outcome=outcome,  # type: ignore[arg-type]
+                outcome=outcome,
                 compound=hold.service.is_compound,
                 started_at=started,
                 compensated_segments=compensated,

@@ -156,18 +156,7 @@ class HoldSteps:
         known = self._known_stylist(req)
         if workflow.patched(CHECK_WITH_CLAIM) and known is not None and exclude_hold_id is None:
             return await self._place_together(req, known, prefer)
-        check = await self.local(
-            acts.check_slots,
-            acts.CheckSlotsInput(
-                service=service,
-                start=req.start,
-                time_zone=self._inp.salon_timezone,
-                stylist=req.stylist,
-                prefer=prefer,
-                exclude_hold_id=exclude_hold_id,
-            ),
-            summary=f"Cal.com free time: {service.name}",
-        )
+        check = await self._check(req, prefer, exclude_hold_id)
         if check is None:
             return Placed(None, "failed")
         if not check.free:
@@ -191,12 +180,44 @@ class HoldSteps:
         "held", "failed", or "slot_taken" (nothing left behind) at stage claim/reserve."""
         service = req.service
         segments = segment_views(service, req.start, who.key)
+        now, expires_at, hold_id = self._new_hold()
+        acquired = await self._claim(hold_id, segments, expires_at)
+        if acquired is None:
+            return Placed(None, "failed")
+        if not acquired.acquired:
+            return Placed(None, "slot_taken", "claim")
+        return await self._reserve(req, who, segments, hold_id, expires_at, now)
+
+    def _new_hold(self) -> tuple[datetime, datetime, str]:
+        """Now, the new hold's expiry and its id. The one source of the hold's expiry: the
+        claims and the timer use this instant, the reservations are made to outlive it."""
         now = workflow.now()
-        # The one source of the hold's expiry: the claims and the timer use this instant,
-        # the reservations are made to outlive it.
-        expires_at = now + timedelta(seconds=self._inp.hold_seconds)
-        hold_id = f"hold-{workflow.uuid4().hex[:16]}"
-        acquired = await self.local(
+        return (
+            now,
+            now + timedelta(seconds=self._inp.hold_seconds),
+            (f"hold-{workflow.uuid4().hex[:16]}"),
+        )
+
+    async def _check(
+        self, req: CheckAvailability, prefer: str | None, exclude_hold_id: str | None
+    ) -> acts.CheckSlotsResult | None:
+        return await self.local(
+            acts.check_slots,
+            acts.CheckSlotsInput(
+                service=req.service,
+                start=req.start,
+                time_zone=self._inp.salon_timezone,
+                stylist=req.stylist,
+                prefer=prefer,
+                exclude_hold_id=exclude_hold_id,
+            ),
+            summary=f"Cal.com free time: {req.service.name}",
+        )
+
+    async def _claim(
+        self, hold_id: str, segments: list[SegmentView], expires_at: datetime
+    ) -> acts.AcquireClaimsResult | None:
+        return await self.local(
             acts.acquire_claims,
             acts.AcquireClaimsInput(
                 hold_id=hold_id,
@@ -206,11 +227,6 @@ class HoldSteps:
             ),
             summary="claim staffed segments",
         )
-        if acquired is None:
-            return Placed(None, "failed")
-        if not acquired.acquired:
-            return Placed(None, "slot_taken", "claim")
-        return await self._reserve(req, who, segments, hold_id, expires_at, now)
 
     def _known_stylist(self, req: CheckAvailability) -> str | None:
         """The stylist a hold for ``req`` can only be with, before any check: the one
@@ -228,35 +244,16 @@ class HoldSteps:
         """
         service = req.service
         segments = segment_views(service, req.start, key)
-        now = workflow.now()
-        expires_at = now + timedelta(seconds=self._inp.hold_seconds)
-        hold_id = f"hold-{workflow.uuid4().hex[:16]}"
+        now, expires_at, hold_id = self._new_hold()
         check, acquired = await asyncio.gather(
-            self.local(
-                acts.check_slots,
-                acts.CheckSlotsInput(
-                    service=service,
-                    start=req.start,
-                    time_zone=self._inp.salon_timezone,
-                    stylist=req.stylist,
-                    prefer=prefer,
-                    exclude_hold_id=hold_id,
-                ),
-                summary=f"Cal.com free time: {service.name}",
-            ),
-            self.local(
-                acts.acquire_claims,
-                acts.AcquireClaimsInput(
-                    hold_id=hold_id,
-                    call_id=self._inp.call_id,
-                    segments=segments,
-                    expires_at=expires_at,
-                ),
-                summary="claim staffed segments",
-            ),
+            self._check(req, prefer, exclude_hold_id=hold_id),
+            self._claim(hold_id, segments, expires_at),
         )
-        free = check is not None and check.free
-        who = next((c for c in check.candidates if c.key == key), None) if free else None
+        who = (
+            next((c for c in check.candidates if c.key == key), None)
+            if check is not None and check.free
+            else None
+        )
         if who is None or acquired is None or not acquired.acquired:
             if acquired is None or acquired.acquired:  # a claim that is, or may be, ours
                 await self.release(hold_id, [], "failed")
