@@ -8,7 +8,6 @@ and every cancel with none, and Cal.com keeps no booking that no live appointmen
 from __future__ import annotations
 
 import asyncio
-import random
 import signal
 from typing import Any
 
@@ -80,6 +79,11 @@ async def assert_no_orphans(engine: Any, sim: Any) -> set[str]:
     return {row["id"] for row in live}
 
 
+async def _booking(handle: Any) -> None:
+    state = await handle.query(CallWorkflow.state)
+    assert state.status == BookingStatus.BOOKING, state.status
+
+
 async def test_worker_killed_mid_move_leaves_exactly_one_appointment(
     request, temporal_env, database_url, simulator, sim
 ):
@@ -110,7 +114,13 @@ async def test_worker_killed_mid_move_leaves_exactly_one_appointment(
                     Reschedule(appointment_id=old_ids[i]),
                     wait_for_stage=WorkflowUpdateStage.ACCEPTED,
                 )
-                await asyncio.sleep(random.uniform(0.05, 0.9))
+                # The move takes at least 0.8 s (0.4 s to book, 0.4 s to cancel the old
+                # one): once it is seen booking, a kill within 0.5 s lands in the middle
+                # of it. The trials spread the kill over its phases.
+                await assert_eventually(
+                    lambda: _booking(stack.handle(call_id)), timeout=30, interval=0.02
+                )
+                await asyncio.sleep((i % 3) * 0.25)
                 state = await stack.handle(call_id).query(CallWorkflow.state)
                 mid_move = state.status == BookingStatus.BOOKING
             finally:
@@ -148,6 +158,14 @@ async def test_worker_killed_mid_cancel_leaves_no_appointment(
     async with call_stack(client, database_url, simulator) as booker:
         ids = await book(booker, perms_far_apart(n))
     await sim.set_latency("/v2/bookings/{uid}/cancel", 0.4)
+    from store.db import create_engine_for
+
+    engine = create_engine_for(database_url)
+
+    async def _locked(appointment_id: str) -> None:
+        stored = await appointments_store.get(engine, appointment_id)
+        assert stored is not None and stored.locked_by is not None
+
     gate = asyncio.Semaphore(3)
 
     async def trial(i: int) -> bool:
@@ -165,7 +183,10 @@ async def test_worker_killed_mid_cancel_leaves_no_appointment(
                     CancelAppointment(appointment_id=ids[i]),
                     wait_for_stage=WorkflowUpdateStage.ACCEPTED,
                 )
-                await asyncio.sleep(random.uniform(0.05, 0.8))
+                # Cancelling at Cal.com takes 0.4 s: once the appointment is seen locked
+                # for the cancel, a kill at once or 0.15 s later lands in the middle of it.
+                await assert_eventually(lambda: _locked(ids[i]), timeout=30, interval=0.02)
+                await asyncio.sleep((i % 2) * 0.15)
             finally:
                 worker.send_signal(signal.SIGKILL)
                 worker.wait()
@@ -190,6 +211,7 @@ async def test_worker_killed_mid_cancel_leaves_no_appointment(
     async with asyncio.TaskGroup() as group:  # one failing trial stops the others
         tasks = [group.create_task(trial(i)) for i in range(n)]
     killed_mid_cancel = [t.result() for t in tasks]
+    await engine.dispose()
     assert await assert_no_orphans_after_settling(database_url, sim) == set()
     assert any(killed_mid_cancel), "no trial killed the worker during a cancel"
 

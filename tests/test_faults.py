@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import random
 import signal
 import subprocess
 import sys
@@ -149,7 +148,13 @@ async def test_worker_killed_mid_booking_ends_booked_once_or_compensated(
                     StartBooking(customer=CUSTOMER),
                     wait_for_stage=WorkflowUpdateStage.ACCEPTED,
                 )
-                await asyncio.sleep(random.uniform(0.05, 0.7))
+                # Booking at Cal.com takes 0.4 s: once the call is seen booking, the
+                # trials kill at once, 0.15 s or 0.3 s later, in the middle of it (or,
+                # on a slow machine, just after it: both must end all or nothing).
+                await assert_eventually(
+                    lambda: _booking(stack.handle(call_id)), timeout=30, interval=0.02
+                )
+                await asyncio.sleep((i % 3) * 0.15)
                 state = await stack.handle(call_id).query(CallWorkflow.state)
                 mid_booking = state.status == BookingStatus.BOOKING
             finally:
@@ -166,6 +171,11 @@ async def test_worker_killed_mid_booking_ends_booked_once_or_compensated(
     killed_mid_booking = await asyncio.gather(*(trial(i) for i in range(n)))
     # The trials must really hit bookings in flight, not only before or after them.
     assert sum(killed_mid_booking) >= n // 3, killed_mid_booking
+
+
+async def _booking(handle) -> None:
+    state = await handle.query(CallWorkflow.state)
+    assert state.status == BookingStatus.BOOKING, state.status
 
 
 def _catalog():
