@@ -30,6 +30,7 @@ from pathlib import Path
 from bench import capacity as cap
 from bench import latency as lat
 from bench import profile as prof
+from bench.floor import floor_burst
 from bench.race import race
 from bench.ratelimit import BURST, LIMIT, shared_limit
 from bench.report import Report, console, machine, met, ms, pct, ratio
@@ -275,6 +276,21 @@ async def section_capacity(
     seconds = 3.0 if quick else 8.0
     pool = cap.Pool(slots.take(cap.SERVICES, 400 if quick else 1200))
     rows, bursts, found = [], [], {}
+    # The floor of the burst: the same 100 messages at one instant to the floor worker
+    # (one process, as the 1 + 1 row), each running the "anyone" check's 3 rounds.
+    before = lat.cpu_seconds([infra.floor_worker])
+    fb = await floor_burst(infra.temporal, lat.SEQUENTIAL_ROUNDS[1])
+    fb_cpu = (lat.cpu_seconds([infra.floor_worker]) - before) * 1000 / len(fb)
+    fb50, fb95 = pct(fb, 0.5), pct(fb, 0.95)
+    goals.add(
+        "Temporal floor burst: 100 no-op updates (3 local activities in a row) at the same "
+        "instant, half update-with-start, 1 floor worker (p50 / p95; worker CPU per update)",
+        f"p50 {ms(fb50)}, p95 {ms(fb95)}; {fb_cpu:.1f} ms",
+    )
+    bursts.append(
+        ["floor (no-op updates, 1 worker): burst of 100", str(len(fb)), "-", ms(fb50), ms(fb95)]
+        + ["-"] * 4
+    )
     for workers in (1, 2):
         with running_services(
             infra, workers=workers, apis=workers, env=HORIZON, name=f"cap{workers}-"
@@ -295,6 +311,10 @@ async def section_capacity(
                 f"{b.moment} 'Einen Moment'",
                 "p95 <= 1 s, none 'Einen Moment'",
                 pct(b.seconds, 0.95) <= 1.0 and b.moment == 0,
+            )
+            goals.add(
+                f"... its p95 against the floor burst's p95, {workers} + {workers}",
+                ratio(pct(b.seconds, 0.95) / fb95),
             )
     for workers, rate in found.items():
         goals.add(

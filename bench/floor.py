@@ -92,6 +92,45 @@ async def measure_floor(
     return times
 
 
+async def floor_burst(client: Client, rounds: list[int], calls: int = 100) -> list[float]:
+    """The burst on the floor: ``calls`` probes at the same instant, the first half to
+    workflows started a second before (as ``call_started`` announces a call), the second
+    half cold, as update-with-start (the update starts the workflow), as the API sends
+    the call burst of ``bench/capacity.py``. Seconds per probe."""
+    ids = [f"floor-burst-{i}-{uuid.uuid4().hex[:8]}" for i in range(calls)]
+    announced = ids[: calls // 2]
+    await asyncio.gather(
+        *(
+            client.start_workflow(FloorWorkflow.run, id=i, task_queue=FLOOR_TASK_QUEUE)
+            for i in announced
+        )
+    )
+    await asyncio.sleep(1.0)
+
+    async def probe(workflow_id: str) -> float:
+        t0 = time.perf_counter()
+        if workflow_id in announced:  # the API sends a plain update to a call it saw start
+            await client.get_workflow_handle(workflow_id).execute_update(
+                FloorWorkflow.probe, rounds
+            )
+            return time.perf_counter() - t0
+        await client.execute_update_with_start_workflow(
+            FloorWorkflow.probe,
+            rounds,
+            start_workflow_operation=WithStartWorkflowOperation(
+                FloorWorkflow.run,
+                id=workflow_id,
+                task_queue=FLOOR_TASK_QUEUE,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            ),
+        )
+        return time.perf_counter() - t0
+
+    times = await asyncio.gather(*(probe(i) for i in ids))
+    await asyncio.gather(*(client.get_workflow_handle(i).signal(FloorWorkflow.finish) for i in ids))
+    return list(times)
+
+
 async def _serve(address: str) -> None:
     client = await Client.connect(address)
     async with Worker(

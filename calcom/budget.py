@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -80,20 +81,32 @@ class BudgetShape:
 
 
 class BucketStore(Protocol):
-    """Where the bucket lives; one atomic step per request."""
+    """Where the bucket lives; one atomic step per batch of requests."""
 
-    async def try_take(self, cost: float, allowance: float, now: float | None) -> float:
-        """Take ``cost`` seconds of budget if the bucket stays within ``allowance``.
+    async def try_take(
+        self, cost: float, allowance: float, now: float | None, count: int = 1
+    ) -> tuple[int, float]:
+        """Take ``cost`` seconds of budget for each of up to ``count`` requests, as many
+        as keep the bucket within ``allowance``.
 
         Args:
-            cost: the request's cost in seconds (``BudgetShape.interval`` per token).
+            cost: one request's cost in seconds (``BudgetShape.interval`` per token).
             allowance: how far ahead of now the bucket may run after taking.
             now: the time in unix seconds, or None for the store's own clock.
+            count: how many requests want a token.
 
         Returns:
-            0 or less when taken; else the seconds until it could be.
+            How many were taken (0 to ``count``), and the seconds until one more could be
+            (0 or less when it could be now).
         """
         ...
+
+
+def take_from(tat: float, t: float, cost: float, allowance: float, count: int) -> int:
+    """How many of ``count`` requests the bucket at ``tat`` admits at ``t`` (the rule the
+    PostgreSQL statement computes too)."""
+    ahead = max(tat, t) - t
+    return max(0, min(count, math.floor((allowance - ahead) / cost + 1e-9)))
 
 
 @dataclass
@@ -103,17 +116,31 @@ class LocalBucket:
     tat: float = 0.0
     clock: Callable[[], float] = time.time
 
-    async def try_take(self, cost: float, allowance: float, now: float | None) -> float:
+    async def try_take(
+        self, cost: float, allowance: float, now: float | None, count: int = 1
+    ) -> tuple[int, float]:
         t = self.clock() if now is None else now
-        ahead = max(self.tat, t) + cost - t
-        if ahead <= allowance:
-            self.tat = max(self.tat, t) + cost
-        return ahead - allowance
+        taken = take_from(self.tat, t, cost, allowance, count)
+        if taken:
+            self.tat = max(self.tat, t) + taken * cost
+        return taken, max(self.tat, t) + cost - t - allowance
+
+
+@dataclass
+class _Batch:
+    """Requests of one priority that asked for budget in the same turn of the loop."""
+
+    waiters: list[asyncio.Future[float]] = field(default_factory=list)
 
 
 @dataclass
 class SharedBudget:
     """The budget every request to Cal.com is taken from (see the module docstring).
+
+    Requests of one priority that ask in the same turn of the event loop (a check's
+    slot requests, sent together; a perm's reservations) are taken in one statement:
+    the batch waits one turn for the others to join, then asks for all; the first
+    ``taken`` of them go, the rest wait as single requests do.
 
     Args:
         store: the shared bucket (``store.rate_budget.PostgresBucket`` in production).
@@ -127,6 +154,8 @@ class SharedBudget:
     clock: Callable[[], float] | None = None
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     fallback: LocalBucket = field(default_factory=LocalBucket)
+    _forming: dict[Priority, _Batch] = field(default_factory=dict, init=False, repr=False)
+    _settling: set[asyncio.Future[None]] = field(default_factory=set, init=False, repr=False)
 
     def _now(self) -> float | None:
         return self.clock() if self.clock is not None else None
@@ -135,15 +164,45 @@ class SharedBudget:
         return self.clock if self.clock is not None else time.monotonic
 
     async def _try(self, priority: Priority) -> float:
+        """One request's turn: 0 or less when it may be sent, else the seconds to wait.
+        Joins the batch of its priority forming in this turn of the loop, or starts one."""
+        future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        batch = self._forming.get(priority)
+        if batch is None:
+            batch = self._forming[priority] = _Batch()
+            # The batch is taken apart from its first request, so that request being
+            # cancelled does not cancel the others' turn.
+            settling = asyncio.ensure_future(self._settle(priority, batch))
+            self._settling.add(settling)
+            settling.add_done_callback(self._settling.discard)
+        batch.waiters.append(future)
+        return await future
+
+    async def _settle(self, priority: Priority, batch: _Batch) -> None:
+        await asyncio.sleep(0)  # the requests sent together with the first one join
+        del self._forming[priority]
+        try:
+            taken, wait = await self._take(priority, len(batch.waiters))
+        except Exception as exc:
+            for waiter in batch.waiters:
+                if not waiter.done():
+                    waiter.set_exception(exc)
+            return
+        for i, waiter in enumerate(batch.waiters):
+            if not waiter.done():  # a request cancelled meanwhile: its token goes unused
+                waiter.set_result(0.0 if i < taken else wait)
+
+    async def _take(self, priority: Priority, count: int) -> tuple[int, float]:
         reserve = BOOKING_RESERVE if priority is Priority.CALLER else 0
         allowance = self.shape.allowance(reserve)
+        cost = self.shape.interval
         try:
-            return await self.store.try_take(self.shape.interval, allowance, self._now())
+            return await self.store.try_take(cost, allowance, self._now(), count)
         except Exception as exc:  # the database, whatever its driver raises
             if priority is Priority.CALLER:
                 raise TransientError(f"request budget unavailable: {type(exc).__name__}") from exc
             log.warning("shared request budget unavailable, using this process'", error=str(exc))
-            return await self.fallback.try_take(self.shape.interval, allowance, self._now())
+            return await self.fallback.try_take(cost, allowance, self._now(), count)
 
     async def acquire(self, priority: Priority) -> None:
         """Return once a request may be sent; wait for budget as ``priority`` allows.

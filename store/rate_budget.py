@@ -3,9 +3,10 @@ the key), every process takes from it in one statement.
 
 The row holds the bucket's theoretical arrival time (GCRA, unix seconds): the bucket is
 full when it lies in the past; each request moves it ``cost`` seconds on; a request is
-allowed while it stays within ``allowance`` seconds ahead of now. ``UPDATE ... FROM
-(SELECT ... FOR UPDATE)`` locks the row, so concurrent processes take turns, and returns
-the decision in the same round trip.
+allowed while it stays within ``allowance`` seconds ahead of now. One statement takes for
+a batch of requests as many tokens as fit (``calcom.budget.take_from`` is the same rule).
+``UPDATE ... FROM (SELECT ... FOR UPDATE)`` locks the row, so concurrent processes take
+turns, and returns the decision in the same round trip.
 """
 
 from __future__ import annotations
@@ -20,8 +21,7 @@ from store.db import single_statements
 _TAKE = text(
     """
     UPDATE calcom_rate_budget AS b
-    SET tat = CASE WHEN GREATEST(o.tat, o.t) + :cost - o.t <= :allowance
-                   THEN GREATEST(o.tat, o.t) + :cost ELSE o.tat END,
+    SET tat = GREATEST(o.tat, o.t) + n.taken * :cost,
         updated_at = now()
     FROM (
         SELECT key_hash, tat,
@@ -29,8 +29,13 @@ _TAKE = text(
                         EXTRACT(EPOCH FROM clock_timestamp())::double precision) AS t
         FROM calcom_rate_budget WHERE key_hash = :key FOR UPDATE
     ) AS o
+    CROSS JOIN LATERAL (
+        SELECT GREATEST(0, LEAST(CAST(:count AS integer), FLOOR(
+            (:allowance - (GREATEST(o.tat, o.t) - o.t)) / :cost + 1e-9)::integer)) AS taken
+    ) AS n
     WHERE b.key_hash = o.key_hash
-    RETURNING GREATEST(o.tat, o.t) + :cost - o.t - :allowance AS wait
+    RETURNING n.taken,
+              GREATEST(o.tat, o.t) + (n.taken + 1) * :cost - o.t - :allowance AS wait
     """
 )
 _CREATE = text(
@@ -58,15 +63,18 @@ class PostgresBucket:
         self._key = key_hash(api_key)
         self._created = False
 
-    async def try_take(self, cost: float, allowance: float, now: float | None) -> float:
+    async def try_take(
+        self, cost: float, allowance: float, now: float | None, count: int = 1
+    ) -> tuple[int, float]:
         params = {"key": self._key, "cost": cost, "allowance": allowance, "now": now}
+        params["count"] = count
         # Each statement is atomic on its own: no transaction around them (one round trip).
         async with single_statements(self._engine).connect() as conn:
             if not self._created:
                 await conn.execute(_CREATE, {"key": self._key})
                 self._created = True
-            wait = (await conn.execute(_TAKE, params)).scalar_one_or_none()
-        if wait is None:  # the row went away (a restore): create it again next time
+            row = (await conn.execute(_TAKE, params)).one_or_none()
+        if row is None:  # the row went away (a restore): create it again next time
             self._created = False
-            return cost
-        return float(wait)
+            return 0, cost
+        return int(row.taken), float(row.wait)

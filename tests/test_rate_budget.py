@@ -203,3 +203,63 @@ async def test_cal_com_never_answers_429_to_two_workers_sharing_the_budget(
     else:
         assert "429" in answers
         assert traffic["rate_limited"] > 0
+
+
+class CountingBucket:
+    """A bucket store that counts its statements (a batch is one)."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.statements: list[int] = []  # the count asked for, per statement
+
+    async def try_take(self, cost, allowance, now, count=1):
+        self.statements.append(count)
+        return await self.inner.try_take(cost, allowance, now, count)
+
+
+async def test_requests_sent_together_take_their_budget_in_one_statement(engines) -> None:
+    clock = VirtualClock()
+    store = CountingBucket(PostgresBucket(engines[0], KEY + "-batch"))
+    budget = SharedBudget(store, SHAPE, clock=clock, sleep=clock.sleep)
+
+    async def together(n: int) -> None:
+        await asyncio.gather(*(budget.acquire(Priority.CALLER) for _ in range(n)))
+
+    await clock.run(together(3))  # a perm check's three slot requests
+    await clock.run(together(3))  # ... then its three reservations
+    assert store.statements == [3, 3]
+    assert clock() == T0  # all six went at once: the burst had room
+
+
+async def test_a_batch_larger_than_the_budget_lets_only_what_fits_go_at_once(engines) -> None:
+    clock = VirtualClock()
+    budget = shared(engines[0], clock)
+    sent: list[float] = []
+    refused = 0
+
+    async def check() -> None:
+        nonlocal refused
+        try:
+            await budget.acquire(Priority.CALLER)
+            sent.append(clock())
+        except RateBudgetExhaustedError:
+            refused += 1
+
+    # Started in one turn of the loop, as the clock's clients (it moves when all wait).
+    await clock.run(*(check() for _ in range(SHAPE.burst + 10)))
+    # What the bucket allows checks goes at once; of the rest, those that can get a token
+    # within a check's wait get one later, the others are refused (none over the limit).
+    assert sent.count(T0) == SHAPE.burst - BOOKING_RESERVE
+    assert refused > 0
+    assert len(sent) + refused == SHAPE.burst + 10
+    assert busiest(sent) <= SHAPE.limit_per_minute - BOOKING_RESERVE
+
+
+async def test_a_cancelled_request_does_not_cancel_the_others_in_its_batch(engines) -> None:
+    budget = SharedBudget(PostgresBucket(engines[0], KEY + "-cancel"), SHAPE)
+    first = asyncio.ensure_future(budget.acquire(Priority.BOOKING))
+    others = [asyncio.ensure_future(budget.acquire(Priority.BOOKING)) for _ in range(2)]
+    await asyncio.sleep(0)  # all three have joined the batch
+    first.cancel()
+    await asyncio.gather(*others)  # both granted
+    assert first.cancelled()
