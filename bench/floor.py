@@ -59,6 +59,20 @@ class FloorWorkflow:
         self._done = True
 
 
+async def probe_with_start(client: Client, workflow_id: str, rounds: list[int]) -> None:
+    """``probe(rounds)`` as update-with-start: starts the workflow unless it runs."""
+    await client.execute_update_with_start_workflow(
+        FloorWorkflow.probe,
+        rounds,
+        start_workflow_operation=WithStartWorkflowOperation(
+            FloorWorkflow.run,
+            id=workflow_id,
+            task_queue=FLOOR_TASK_QUEUE,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        ),
+    )
+
+
 async def measure_floor(
     client: Client, rounds: list[int], n: int, *, moment: float = 0.05, with_start: bool = False
 ) -> list[float]:
@@ -74,16 +88,7 @@ async def measure_floor(
         await asyncio.sleep(moment)
         t0 = time.perf_counter()
         if with_start:
-            await client.execute_update_with_start_workflow(
-                FloorWorkflow.probe,
-                rounds,
-                start_workflow_operation=WithStartWorkflowOperation(
-                    FloorWorkflow.run,
-                    id=workflow_id,
-                    task_queue=FLOOR_TASK_QUEUE,
-                    id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                ),
-            )
+            await probe_with_start(client, workflow_id, rounds)
         else:
             await handle.execute_update(FloorWorkflow.probe, rounds)
         if i >= 2:
@@ -114,16 +119,7 @@ async def floor_burst(client: Client, rounds: list[int], calls: int = 100) -> li
                 FloorWorkflow.probe, rounds
             )
             return time.perf_counter() - t0
-        await client.execute_update_with_start_workflow(
-            FloorWorkflow.probe,
-            rounds,
-            start_workflow_operation=WithStartWorkflowOperation(
-                FloorWorkflow.run,
-                id=workflow_id,
-                task_queue=FLOOR_TASK_QUEUE,
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            ),
-        )
+        await probe_with_start(client, workflow_id, rounds)
         return time.perf_counter() - t0
 
     times = await asyncio.gather(*(probe(i) for i in ids))

@@ -16,6 +16,7 @@ from temporalio.client import (
     WithStartWorkflowOperation,
     WorkflowFailureError,
     WorkflowHandle,
+    WorkflowUpdateStage,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import CancelledError
@@ -340,15 +341,17 @@ async def test_a_second_reschedule_during_a_move_joins_it(salon):
         call._update(CallWorkflow.reschedule_appointment, RescheduleAppointment())
     )
     await assert_eventually(_entered(fake, "book_segment", 3))
-    second = asyncio.create_task(
-        call._update(
-            CallWorkflow.reschedule_appointment, RescheduleAppointment(appointment_id="apt_old")
-        )
+    # The second is inside the workflow, joined to the move, before the check is sent:
+    # joining must not keep the lock from other messages while the move runs.
+    second = await call.handle.start_update(
+        CallWorkflow.reschedule_appointment,
+        RescheduleAppointment(appointment_id="apt_old"),
+        wait_for_stage=WorkflowUpdateStage.ACCEPTED,
     )
-    check = await call.check(slot(50))  # a check meanwhile changes nothing
+    check = await asyncio.wait_for(call.check(slot(50)), 30)  # changes nothing
     assert check.outcome == "booking"  # type: ignore[attr-defined]
     gate.set()
-    answers = [await first, await second]
+    answers = [await first, await second.result()]
     assert all(a.booked for a in answers)  # type: ignore[attr-defined]
     assert len({a.appointment_id for a in answers}) == 1  # type: ignore[attr-defined]
     assert fake.calls.count("begin_appointment_change") == 1

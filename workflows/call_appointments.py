@@ -233,19 +233,20 @@ class ExistingAppointments:
             return cached
         async with self._lock:
             if self._booking is not None and not self._booking.done():
-                moving = self._move_target
-                if moving is None or req.appointment_id not in (None, moving.view.appointment_id):
+                target = self._move_target
+                if target is None or req.appointment_id not in (None, target.view.appointment_id):
                     return self._booking_result("pending", reason="booking_in_progress")
-                task = self._booking  # a retry of the running move: join it
-                return await self._booking_answer(task, req.request_id, moving)
-            early = await self._before_move(req)
-            if isinstance(early, BookingResult):
-                return self._remember(req.request_id, early)
-            hold, target = early
-            self._move_target = target
-            self._timer.set(None)  # the move takes the hold over
-            self._set_status(BookingStatus.BOOKING)
-            task = self._booking = asyncio.create_task(self._move_task(hold, target))
+                task = self._booking  # a retry of the running move: join it (not under the
+                # lock: the move may take the whole budget, other messages must be answered)
+            else:
+                early = await self._before_move(req)
+                if isinstance(early, BookingResult):
+                    return self._remember(req.request_id, early)
+                hold, target = early
+                self._move_target = target
+                self._timer.set(None)  # the move takes the hold over
+                self._set_status(BookingStatus.BOOKING)
+                task = self._booking = asyncio.create_task(self._move_task(hold, target))
         return await self._booking_answer(task, req.request_id, target)
 
     async def _before_move(
