@@ -21,6 +21,16 @@ Who waits how long (:class:`Priority`):
   promised the slot, or the step must happen) may use the whole bucket and waits up to
   :data:`BOOKING_WAIT_SECONDS` rather than being refused.
 
+Checks when the budget is ample: a statement before every request costs a caller a
+database round trip (about 1.7 ms, twice on a check). When the last statement of this
+process, less than :data:`AMPLE_SECONDS` ago, left more than half the burst beyond the
+bookings' reserve, a quarter of the excess (:data:`CREDIT_SHARE`) is this process'
+credit: that many ``CALLER`` requests are sent at once, their tokens taken meanwhile
+(always, even beyond the allowance: the requests are out). Eight processes that all saw
+the bucket full at the same instant cannot overdraw it so; were it ever overdrawn, later
+requests wait longer, and a 429 from Cal.com is retried as ever. Below half, every
+request asks first. ``BOOKING`` requests always ask first.
+
 If the shared bucket cannot be asked (the database is down), ``BOOKING`` requests go on
 under a bucket of this process alone (Cal.com may then answer 429, which the activities
 retry) and ``CALLER`` requests fail as transient: the budget is never why a compensation
@@ -36,7 +46,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, NamedTuple, Protocol
 
 from calcom.errors import RateBudgetExhaustedError, TransientError
 from calcom.metrics import RATE_BUDGET_EXHAUSTED, RATE_LIMIT_WAIT_SECONDS
@@ -47,6 +57,16 @@ log = get_logger(__name__)
 CALLER_WAIT_SECONDS = 1.0
 BOOKING_WAIT_SECONDS = 15.0
 BOOKING_RESERVE = 4  # tokens only BOOKING requests may take (a compound booking and more)
+AMPLE_SECONDS = 1.0  # how long "plenty left" may be trusted without asking again
+# A process sends at once at most this share of what was left above half the burst: even
+# eight processes that all saw the bucket full at one instant cannot overdraw it.
+CREDIT_SHARE = 4
+SPENT = "spent"  # the batch kind of tokens taken for requests already sent
+
+
+def _log_failed_spend(task: asyncio.Future[float]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("could not record a Cal.com request in the budget", error=str(task.exception()))
 
 
 class Priority(enum.Enum):
@@ -80,24 +100,30 @@ class BudgetShape:
         return max(0, self.burst - reserve) * self.interval
 
 
+class Take(NamedTuple):
+    """What one statement on the bucket came to."""
+
+    taken: int  # how many of the requests asking got a token
+    wait: float  # seconds until one more could (0 or less: now)
+    left: float  # tokens still within the allowance after the take
+
+
 class BucketStore(Protocol):
     """Where the bucket lives; one atomic step per batch of requests."""
 
     async def try_take(
-        self, cost: float, allowance: float, now: float | None, count: int = 1
-    ) -> tuple[int, float]:
+        self, cost: float, allowance: float, now: float | None, count: int = 1, force: bool = False
+    ) -> Take:
         """Take ``cost`` seconds of budget for each of up to ``count`` requests, as many
-        as keep the bucket within ``allowance``.
+        as keep the bucket within ``allowance`` (``force``: all ``count``, for requests
+        already sent).
 
         Args:
             cost: one request's cost in seconds (``BudgetShape.interval`` per token).
             allowance: how far ahead of now the bucket may run after taking.
             now: the time in unix seconds, or None for the store's own clock.
             count: how many requests want a token.
-
-        Returns:
-            How many were taken (0 to ``count``), and the seconds until one more could be
-            (0 or less when it could be now).
+            force: take all ``count`` whatever the bucket holds.
         """
         ...
 
@@ -117,13 +143,14 @@ class LocalBucket:
     clock: Callable[[], float] = time.time
 
     async def try_take(
-        self, cost: float, allowance: float, now: float | None, count: int = 1
-    ) -> tuple[int, float]:
+        self, cost: float, allowance: float, now: float | None, count: int = 1, force: bool = False
+    ) -> Take:
         t = self.clock() if now is None else now
-        taken = take_from(self.tat, t, cost, allowance, count)
+        taken = count if force else take_from(self.tat, t, cost, allowance, count)
         if taken:
             self.tat = max(self.tat, t) + taken * cost
-        return taken, max(self.tat, t) + cost - t - allowance
+        ahead = max(self.tat, t) - t
+        return Take(taken, ahead + cost - allowance, (allowance - ahead) / cost)
 
 
 @dataclass
@@ -154,8 +181,15 @@ class SharedBudget:
     clock: Callable[[], float] | None = None
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     fallback: LocalBucket = field(default_factory=LocalBucket)
-    _forming: dict[Priority, _Batch] = field(default_factory=dict, init=False, repr=False)
-    _settling: set[asyncio.Future[None]] = field(default_factory=set, init=False, repr=False)
+    _forming: dict[str, _Batch] = field(default_factory=dict, init=False, repr=False)
+    _settling: set[asyncio.Future[Any]] = field(default_factory=set, init=False, repr=False)
+    _credit: int = field(default=0, init=False, repr=False)
+    _credit_at: float = field(default=0.0, init=False, repr=False)
+
+    @property
+    def ample_tokens(self) -> int:
+        """Tokens left beyond the bookings' reserve above which checks may go at once."""
+        return max(1, self.shape.burst // 2)
 
     def _now(self) -> float | None:
         return self.clock() if self.clock is not None else None
@@ -163,26 +197,29 @@ class SharedBudget:
     def _elapsed_clock(self) -> Callable[[], float]:
         return self.clock if self.clock is not None else time.monotonic
 
-    async def _try(self, priority: Priority) -> float:
-        """One request's turn: 0 or less when it may be sent, else the seconds to wait.
-        Joins the batch of its priority forming in this turn of the loop, or starts one."""
+    async def _try(self, kind: str) -> float:
+        """One request's turn (``kind``: a priority's value, or ``SPENT``): 0 or less
+        when it may be sent, else the seconds to wait. Joins the batch of its kind forming
+        in this turn of the loop, or starts one."""
         future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
-        batch = self._forming.get(priority)
+        batch = self._forming.get(kind)
         if batch is None:
-            batch = self._forming[priority] = _Batch()
+            batch = self._forming[kind] = _Batch()
             # The batch is taken apart from its first request, so that request being
             # cancelled does not cancel the others' turn.
-            settling = asyncio.ensure_future(self._settle(priority, batch))
-            self._settling.add(settling)
-            settling.add_done_callback(self._settling.discard)
+            self._keep(asyncio.ensure_future(self._settle(kind, batch)))
         batch.waiters.append(future)
         return await future
 
-    async def _settle(self, priority: Priority, batch: _Batch) -> None:
+    def _keep(self, task: asyncio.Future[Any]) -> None:
+        self._settling.add(task)
+        task.add_done_callback(self._settling.discard)
+
+    async def _settle(self, kind: str, batch: _Batch) -> None:
         await asyncio.sleep(0)  # the requests sent together with the first one join
-        del self._forming[priority]
+        del self._forming[kind]
         try:
-            taken, wait = await self._take(priority, len(batch.waiters))
+            taken, wait = await self._take(kind, len(batch.waiters))
         except Exception as exc:
             for waiter in batch.waiters:
                 if not waiter.done():
@@ -192,17 +229,41 @@ class SharedBudget:
             if not waiter.done():  # a request cancelled meanwhile: its token goes unused
                 waiter.set_result(0.0 if i < taken else wait)
 
-    async def _take(self, priority: Priority, count: int) -> tuple[int, float]:
+    async def _take(self, kind: str, count: int) -> tuple[int, float]:
+        priority = Priority.BOOKING if kind == Priority.BOOKING.value else Priority.CALLER
         reserve = BOOKING_RESERVE if priority is Priority.CALLER else 0
         allowance = self.shape.allowance(reserve)
-        cost = self.shape.interval
+        cost, now, force = self.shape.interval, self._now(), kind == SPENT
         try:
-            return await self.store.try_take(cost, allowance, self._now(), count)
+            took = await self.store.try_take(cost, allowance, now, count, force)
         except Exception as exc:  # the database, whatever its driver raises
+            self._credit = 0
             if priority is Priority.CALLER:
                 raise TransientError(f"request budget unavailable: {type(exc).__name__}") from exc
             log.warning("shared request budget unavailable, using this process'", error=str(exc))
-            return await self.fallback.try_take(cost, allowance, self._now(), count)
+            took = await self.fallback.try_take(cost, allowance, now, count, force)
+        left = took.left - (BOOKING_RESERVE - reserve)  # beyond the bookings' reserve
+        self._credit = max(0, math.floor((left - self.ample_tokens) / CREDIT_SHARE))
+        self._credit_at = self._elapsed_clock()()
+        return took.taken, took.wait
+
+    def _go_at_once(self) -> bool:
+        """May a caller's request go without asking (and take one of the credit)?"""
+        if self._credit <= 0 or self._elapsed_clock()() - self._credit_at > AMPLE_SECONDS:
+            return False
+        self._credit -= 1
+        return True
+
+    def _spend_later(self) -> None:
+        """Take the token of a request sent at once, in the background."""
+        spent = asyncio.ensure_future(self._try(SPENT))
+        self._keep(spent)
+        spent.add_done_callback(_log_failed_spend)
+
+    async def settled(self) -> None:
+        """Wait for the statements in flight (the background ones included)."""
+        while self._settling:
+            await asyncio.gather(*list(self._settling), return_exceptions=True)
 
     async def acquire(self, priority: Priority) -> None:
         """Return once a request may be sent; wait for budget as ``priority`` allows.
@@ -214,8 +275,14 @@ class SharedBudget:
         elapsed = self._elapsed_clock()
         started = elapsed()
         limit = CALLER_WAIT_SECONDS if priority is Priority.CALLER else BOOKING_WAIT_SECONDS
+        if priority is Priority.CALLER and self._go_at_once():
+            # Plenty left a moment ago: a caller's request goes now, its token is taken
+            # meanwhile (module docstring, "Checks when the budget is ample").
+            self._spend_later()
+            RATE_LIMIT_WAIT_SECONDS.labels(priority=priority.value).observe(0.0)
+            return
         while True:
-            wait = await self._try(priority)
+            wait = await self._try(priority.value)
             waited = elapsed() - started
             if wait <= 0:
                 RATE_LIMIT_WAIT_SECONDS.labels(priority=priority.value).observe(waited)

@@ -4,7 +4,8 @@ the key), every process takes from it in one statement.
 The row holds the bucket's theoretical arrival time (GCRA, unix seconds): the bucket is
 full when it lies in the past; each request moves it ``cost`` seconds on; a request is
 allowed while it stays within ``allowance`` seconds ahead of now. One statement takes for
-a batch of requests as many tokens as fit (``calcom.budget.take_from`` is the same rule).
+a batch of requests as many tokens as fit (``calcom.budget.take_from`` is the same rule),
+or all of them for requests already sent (``force``), and says how many are left.
 ``UPDATE ... FROM (SELECT ... FOR UPDATE)`` locks the row, so concurrent processes take
 turns, and returns the decision in the same round trip.
 """
@@ -16,6 +17,7 @@ import hashlib
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from calcom.budget import Take
 from store.db import single_statements
 
 _TAKE = text(
@@ -30,12 +32,15 @@ _TAKE = text(
         FROM calcom_rate_budget WHERE key_hash = :key FOR UPDATE
     ) AS o
     CROSS JOIN LATERAL (
-        SELECT GREATEST(0, LEAST(CAST(:count AS integer), FLOOR(
-            (:allowance - (GREATEST(o.tat, o.t) - o.t)) / :cost + 1e-9)::integer)) AS taken
+        SELECT CASE WHEN CAST(:force AS boolean) THEN CAST(:count AS integer)
+                    ELSE GREATEST(0, LEAST(CAST(:count AS integer), FLOOR(
+                        (:allowance - (GREATEST(o.tat, o.t) - o.t)) / :cost + 1e-9)::integer))
+               END AS taken
     ) AS n
     WHERE b.key_hash = o.key_hash
     RETURNING n.taken,
-              GREATEST(o.tat, o.t) + (n.taken + 1) * :cost - o.t - :allowance AS wait
+              GREATEST(o.tat, o.t) + (n.taken + 1) * :cost - o.t - :allowance AS wait,
+              (:allowance - (GREATEST(o.tat, o.t) + n.taken * :cost - o.t)) / :cost AS left
     """
 )
 _CREATE = text(
@@ -64,10 +69,10 @@ class PostgresBucket:
         self._created = False
 
     async def try_take(
-        self, cost: float, allowance: float, now: float | None, count: int = 1
-    ) -> tuple[int, float]:
+        self, cost: float, allowance: float, now: float | None, count: int = 1, force: bool = False
+    ) -> Take:
         params = {"key": self._key, "cost": cost, "allowance": allowance, "now": now}
-        params["count"] = count
+        params.update(count=count, force=force)
         # Each statement is atomic on its own: no transaction around them (one round trip).
         async with single_statements(self._engine).connect() as conn:
             if not self._created:
@@ -76,5 +81,5 @@ class PostgresBucket:
             row = (await conn.execute(_TAKE, params)).one_or_none()
         if row is None:  # the row went away (a restore): create it again next time
             self._created = False
-            return 0, cost
-        return int(row.taken), float(row.wait)
+            return Take(0, cost, 0.0)
+        return Take(int(row.taken), float(row.wait), float(row.left))

@@ -18,7 +18,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import pytest_asyncio
 
-from calcom.budget import BOOKING_RESERVE, BudgetShape, LocalBucket, Priority, SharedBudget
+from calcom.budget import (
+    AMPLE_SECONDS,
+    BOOKING_RESERVE,
+    BudgetShape,
+    LocalBucket,
+    Priority,
+    SharedBudget,
+)
 from calcom.client import CalcomClient
 from calcom.errors import RateBudgetExhaustedError, RateLimitedError
 from calsim.control import SimControl
@@ -211,10 +218,13 @@ class CountingBucket:
     def __init__(self, inner) -> None:
         self.inner = inner
         self.statements: list[int] = []  # the count asked for, per statement
+        self.gate: asyncio.Event | None = None  # statements wait for it while it is set
 
-    async def try_take(self, cost, allowance, now, count=1):
-        self.statements.append(count)
-        return await self.inner.try_take(cost, allowance, now, count)
+    async def try_take(self, cost, allowance, now, count=1, force=False):
+        self.statements.append(-count if force else count)  # negative: already sent
+        if self.gate is not None:
+            await self.gate.wait()
+        return await self.inner.try_take(cost, allowance, now, count, force)
 
 
 async def test_requests_sent_together_take_their_budget_in_one_statement(engines) -> None:
@@ -222,13 +232,75 @@ async def test_requests_sent_together_take_their_budget_in_one_statement(engines
     store = CountingBucket(PostgresBucket(engines[0], KEY + "-batch"))
     budget = SharedBudget(store, SHAPE, clock=clock, sleep=clock.sleep)
 
-    async def together(n: int) -> None:
-        await asyncio.gather(*(budget.acquire(Priority.CALLER) for _ in range(n)))
+    async def together(n: int, priority: Priority) -> None:
+        await asyncio.gather(*(budget.acquire(priority) for _ in range(n)))
 
-    await clock.run(together(3))  # a perm check's three slot requests
-    await clock.run(together(3))  # ... then its three reservations
+    await clock.run(together(3, Priority.BOOKING))  # a perm's three bookings
+    await clock.run(together(3, Priority.BOOKING))
     assert store.statements == [3, 3]
     assert clock() == T0  # all six went at once: the burst had room
+
+
+async def test_checks_go_at_once_while_plenty_is_left_and_ask_first_when_not(engines) -> None:
+    clock = VirtualClock()
+    shape = BudgetShape(limit_per_minute=120, burst=60)  # the production default
+    store = CountingBucket(PostgresBucket(engines[0], KEY + "-ample"))
+    budget = SharedBudget(store, shape, clock=clock, sleep=clock.sleep)
+
+    await clock.run(budget.acquire(Priority.CALLER))  # nothing known yet: ask first
+    assert store.statements == [1]
+    # Plenty was left: the next checks go although no statement can finish meanwhile;
+    # their tokens are taken in the background (one statement for those sent together).
+    store.gate = asyncio.Event()
+    await asyncio.wait_for(
+        asyncio.gather(*(budget.acquire(Priority.CALLER) for _ in range(3))), timeout=10
+    )
+    store.gate.set()
+    store.gate = None
+    await budget.settled()
+    assert store.statements == [1, -3]
+    # Spend the burst one check at a time: near the bottom every check asks first.
+    for _ in range(shape.burst):
+        await clock.run(budget.acquire(Priority.CALLER))
+        await budget.settled()
+    assert store.statements[-10:] == [1] * 10
+    at_once = -sum(x for x in store.statements if x < 0)
+    assert at_once <= (shape.burst - BOOKING_RESERVE) - budget.ample_tokens
+
+    # "Plenty" is not trusted for longer than a second.
+    stale = CountingBucket(PostgresBucket(engines[0], KEY + "-stale"))
+    budget = SharedBudget(stale, shape, clock=clock, sleep=clock.sleep)
+    await clock.run(budget.acquire(Priority.CALLER))
+    clock.now += AMPLE_SECONDS + 0.01
+    await clock.run(budget.acquire(Priority.CALLER))
+    assert stale.statements == [1, 1]
+
+
+async def test_two_workers_checking_never_exceed_the_limit_in_any_window(engines) -> None:
+    """Checks that go at once while plenty is left still keep both workers together
+    within the limit: near the end of the burst every check asks first."""
+    clock = VirtualClock()
+    sent: list[float] = []
+
+    async def worker(budget: SharedBudget, n: int) -> None:
+        mine = 0
+        while mine < n:
+            try:
+                await budget.acquire(Priority.CALLER)
+            except RateBudgetExhaustedError as exc:  # "Einen Moment": the caller asks again
+                await clock.sleep(exc.retry_after_seconds or SHAPE.interval)
+                continue
+            sent.append(clock())
+            mine += 1
+        await budget.settled()
+
+    shape = BudgetShape(limit_per_minute=120, burst=60)  # the default: credit to go at once
+    counted = [CountingBucket(PostgresBucket(engine, KEY + "-checks")) for engine in engines]
+    budgets = [SharedBudget(c, shape, clock=clock, sleep=clock.sleep) for c in counted]
+    await clock.run(*(worker(budget, 200) for budget in budgets))
+    assert len(sent) == 400
+    assert busiest(sent) <= shape.limit_per_minute
+    assert all(any(x < 0 for x in c.statements) for c in counted)  # both went at once
 
 
 async def test_a_batch_larger_than_the_budget_lets_only_what_fits_go_at_once(engines) -> None:
