@@ -430,7 +430,8 @@ async def section_profile(
     body = "\n\n".join(prof.summary(prof.read(name, path)) for name, path in files.items())
     (out / f"summary-{label or 'run'}.md").write_text(body + "\n", encoding="utf-8")
     report.text(
-        f"5. Profile {label} ({calls} calls, 8 at a time: announce, check, book, hang up)",
+        f"5. Profile{' ' + label if label else ''} ({calls} calls, 8 at a time: announce, "
+        "check, book, hang up)",
         "py-spy samples of the worker and the API process, idle time excluded.\n\n" + body,
     )
 
