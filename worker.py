@@ -119,6 +119,8 @@ async def activity_deps(settings: Settings) -> AsyncIterator[ActivityDeps]:
                 fallback_email=settings.booking_fallback_email,
             )
         finally:
+            if budget is not None:  # the tokens of requests already sent are recorded
+                await budget.settled()
             await engine.dispose()
 
 
