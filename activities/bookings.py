@@ -38,6 +38,7 @@ from observability.metrics import (
     RECORDING_FAILURES,
 )
 from store import holds as store
+from store.appointments import AppointmentRecord, AppointmentSegmentRecord
 
 log = get_logger(__name__)
 HEARTBEAT_EVERY = 1.0
@@ -157,7 +158,7 @@ class BookingActivities:
         """Mark the claims booked and record the appointment, in one transaction
         (idempotent). Data the database refuses fails for good (``InvalidData``): the
         workflow compensates instead of retrying forever."""
-        appointment = store.AppointmentRecord(
+        appointment = AppointmentRecord(
             id=req.appointment_id,
             call_id=req.call_id,
             hold_id=req.hold_id,
@@ -171,7 +172,7 @@ class BookingActivities:
             customer_addressed=req.customer.addressed,
             stylist=req.stylist,
             segments=[
-                store.AppointmentSegmentRecord(
+                AppointmentSegmentRecord(
                     key=s.key,
                     start=s.start,
                     end=s.end,

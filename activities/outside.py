@@ -10,6 +10,7 @@ from temporalio import activity
 from activities.deps import ActivityDeps
 from contracts.activities import RecordOutsideBookingInput, RecordOutsideBookingResult
 from store import holds as store
+from store import outside as outside_store
 
 
 class OutsideBookingActivities:
@@ -28,15 +29,15 @@ class OutsideBookingActivities:
     ) -> RecordOutsideBookingResult:
         """Record (or cancel) the booking; return the calls holding overlapping time."""
         if req.rescheduled_from_uid:
-            await store.cancel_outside_booking(self._deps.engine, req.rescheduled_from_uid)
+            await outside_store.cancel_outside_booking(self._deps.engine, req.rescheduled_from_uid)
         resource = self._resource(req.event_type_id)
         if req.cancelled:
-            await store.cancel_outside_booking(self._deps.engine, req.calcom_uid)
+            await outside_store.cancel_outside_booking(self._deps.engine, req.calcom_uid)
             return RecordOutsideBookingResult(resource=resource)
         if resource is None:
             # An event type outside our catalog cannot collide with a hold of ours.
             return RecordOutsideBookingResult()
-        await store.record_outside_booking(
+        await outside_store.record_outside_booking(
             self._deps.engine,
             calcom_uid=req.calcom_uid,
             event_type_id=req.event_type_id,

@@ -1,4 +1,9 @@
-"""Existing appointments: find them for a caller, and change them one change at a time.
+"""Appointments: record them, find them for a caller, and change them one change at a
+time.
+
+Recording is one insert of the appointment and its segments (:func:`insert_appointment`,
+also run by :func:`store.holds.finalize_booking` in the transaction that books the hold's
+claims).
 
 Changing an appointment (cancel it, move it, reflect a change made in Cal.com) takes
 several steps with Cal.com calls in between, so it cannot run inside one transaction.
@@ -16,11 +21,12 @@ Phone numbers are compared as stored: E.164, as the API and the workflow write t
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import Row, func, or_, select, update
+from sqlalchemy import Row, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -90,6 +96,37 @@ class Reflected:
     resource: str | None = None
 
 
+@dataclass(frozen=True)
+class AppointmentSegmentRecord:
+    """One segment of an appointment to record (``calcom_booking_uid``: staffed only)."""
+
+    key: str
+    start: datetime
+    end: datetime
+    staff: bool
+    resource: str | None = None
+    calcom_booking_uid: str | None = None
+
+
+@dataclass(frozen=True)
+class AppointmentRecord:
+    """An appointment to record, as the booking made it."""
+
+    id: str
+    call_id: str
+    service: str
+    start: datetime
+    end: datetime
+    customer_name: str
+    hold_id: str | None = None
+    customer_phone: str | None = None
+    customer_email: str | None = None
+    stylist: str | None = None  # the stylist's catalog key
+    segments: list[AppointmentSegmentRecord] = field(default_factory=list)
+    caller_phone: str | None = None  # the number the booking call came from (E.164)
+    customer_addressed: str | None = None  # "Frau Dr. Weiß"
+
+
 def _appointment(row: Row, segments: Sequence[Row]) -> StoredAppointment:  # type: ignore[type-arg]
     return StoredAppointment(
         id=row.id,
@@ -139,6 +176,82 @@ async def _with_segments(conn: AsyncConnection, rows: Sequence[Row]) -> list[Sto
 
 def _of_phone(phone: str):  # type: ignore[no-untyped-def]
     return or_(appointments.c.customer_phone == phone, appointments.c.caller_phone == phone)
+
+
+async def record_appointment(engine: AsyncEngine, *, appointment: AppointmentRecord) -> bool:
+    """Insert the appointment and its segments; False if it was already recorded."""
+    async with engine.begin() as conn:
+        return await insert_appointment(conn, appointment)
+
+
+async def insert_appointment(conn: AsyncConnection, a: AppointmentRecord) -> bool:
+    """Insert the appointment and its segments on ``conn`` (the caller's transaction);
+    False if it was already recorded."""
+    result = await conn.execute(
+        pg_insert(appointments)
+        .values(
+            id=a.id,
+            call_id=a.call_id,
+            hold_id=a.hold_id,
+            service=a.service,
+            start_at=a.start,
+            end_at=a.end,
+            customer_name=a.customer_name,
+            customer_phone=a.customer_phone,
+            customer_email=a.customer_email,
+            caller_phone=a.caller_phone,
+            customer_addressed=a.customer_addressed,
+            stylist=a.stylist,
+        )
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(appointments.c.id)
+    )
+    if result.first() is None:
+        return False
+    if a.segments:
+        await conn.execute(
+            insert(appointment_segments),
+            [
+                {
+                    "appointment_id": a.id,
+                    "key": s.key,
+                    "start_at": s.start,
+                    "end_at": s.end,
+                    "staff": s.staff,
+                    "resource": s.resource,
+                    "calcom_booking_uid": s.calcom_booking_uid,
+                }
+                for s in a.segments
+            ],
+        )
+    return True
+
+
+async def get_appointment(engine: AsyncEngine, appointment_id: str) -> dict[str, Any] | None:
+    """The appointment's row with its segments' rows (``segments``), as dicts; or None."""
+    async with engine.connect() as conn:
+        row = (
+            await conn.execute(select(appointments).where(appointments.c.id == appointment_id))
+        ).first()
+        if row is None:
+            return None
+        segs = await conn.execute(
+            select(appointment_segments)
+            .where(appointment_segments.c.appointment_id == appointment_id)
+            .order_by(appointment_segments.c.start_at)
+        )
+        return {**row._asdict(), "segments": [s._asdict() for s in segs]}
+
+
+async def list_appointments(
+    engine: AsyncEngine, *, call_id: str | None = None
+) -> list[dict[str, Any]]:
+    """Every appointment's row (of the call ``call_id``, if given) in time order."""
+    async with engine.connect() as conn:
+        query = select(appointments).order_by(appointments.c.start_at)
+        if call_id is not None:
+            query = query.where(appointments.c.call_id == call_id)
+        return [r._asdict() for r in await conn.execute(query)]
 
 
 async def get(engine: AsyncEngine, appointment_id: str) -> StoredAppointment | None:
@@ -300,6 +413,26 @@ async def _release_claims(conn: AsyncConnection, hold_id: str | None) -> None:
         )
 
 
+async def cancel_appointment(engine: AsyncEngine, appointment_id: str) -> bool:
+    """Cancel an appointment and free its time (its booked claims become released)."""
+    async with engine.begin() as conn:
+        row = (
+            await conn.execute(
+                update(appointments)
+                .where(
+                    appointments.c.id == appointment_id,
+                    appointments.c.status == APPOINTMENT_BOOKED,
+                )
+                .values(status=APPOINTMENT_CANCELLED, cancelled_at=func.now())
+                .returning(appointments.c.hold_id)
+            )
+        ).first()
+        if row is None:
+            return False
+        await _release_claims(conn, row.hold_id)
+    return True
+
+
 async def _finish(
     engine: AsyncEngine, appointment_id: str, owner: str, status: str, **values: object
 ) -> bool:
@@ -450,6 +583,8 @@ async def _move_claim(
 
 
 __all__ = [
+    "AppointmentRecord",
+    "AppointmentSegmentRecord",
     "Begun",
     "Reflected",
     "StoredAppointment",
@@ -457,10 +592,15 @@ __all__ = [
     "abort_change",
     "appointment_of_booking",
     "begin_change",
+    "cancel_appointment",
     "finish_cancel",
     "finish_move",
     "get",
+    "get_appointment",
+    "insert_appointment",
     "last_booked_under",
+    "list_appointments",
+    "record_appointment",
     "reflect_reschedule",
     "upcoming",
 ]

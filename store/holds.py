@@ -1,4 +1,4 @@
-"""Holds, bookings and outside bookings: the operations the activities need.
+"""Holds: the claims on stylists' (resources') time, from held to booked or released.
 
 Every function takes the engine and runs one short transaction. Correctness between
 concurrent calls does not rest on these functions reading before they write: the
@@ -9,6 +9,10 @@ conflicting claims.
 A held claim whose ``expires_at`` has passed never blocks anyone: before inserting,
 acquisition sweeps such claims on the resources it wants to ``expired`` (in the same
 transaction), so nothing has to have released them first.
+
+Appointments are recorded by :mod:`store.appointments`, Cal.com bookings made elsewhere by
+:mod:`store.outside`; :func:`finalize_booking` is here because it books a hold's claims
+(and records the appointment in the same transaction).
 """
 
 from __future__ import annotations
@@ -19,22 +23,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import and_, func, insert, or_, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from store import models
+from store.appointments import AppointmentRecord, insert_appointment
 from store.db import single_statements
-from store.models import (
-    BOOKED,
-    EXPIRED,
-    HELD,
-    RELEASED,
-    appointment_segments,
-    appointments,
-    claims,
-    outside_bookings,
-)
+from store.models import BOOKED, EXPIRED, HELD, RELEASED, claims, outside_bookings
 
 EXCLUSION_VIOLATION = "23P01"
 UNIQUE_VIOLATION = "23505"
@@ -88,33 +83,6 @@ class ClaimRow:
 class HoldRef:
     call_id: str
     hold_id: str
-
-
-@dataclass(frozen=True)
-class AppointmentSegmentRecord:
-    key: str
-    start: datetime
-    end: datetime
-    staff: bool
-    resource: str | None = None
-    calcom_booking_uid: str | None = None
-
-
-@dataclass(frozen=True)
-class AppointmentRecord:
-    id: str
-    call_id: str
-    service: str
-    start: datetime
-    end: datetime
-    customer_name: str
-    hold_id: str | None = None
-    customer_phone: str | None = None
-    customer_email: str | None = None
-    stylist: str | None = None  # the stylist's catalog key
-    segments: list[AppointmentSegmentRecord] = field(default_factory=list)
-    caller_phone: str | None = None  # the number the booking call came from (E.164)
-    customer_addressed: str | None = None  # "Frau Dr. Weiß"
 
 
 def _sqlstate(exc: DBAPIError) -> str | None:
@@ -338,159 +306,17 @@ async def _convert(conn: AsyncConnection, hold_id: str, booking_uids: dict[str, 
     return changed
 
 
-async def record_appointment(engine: AsyncEngine, *, appointment: AppointmentRecord) -> bool:
-    """Insert the appointment and its segments; False if it was already recorded."""
-    async with engine.begin() as conn:
-        return await _insert_appointment(conn, appointment)
-
-
 async def finalize_booking(
     engine: AsyncEngine, *, booking_uids: dict[str, str], appointment: AppointmentRecord
 ) -> bool:
     """Claims booked and the appointment recorded in one transaction: either both or,
-    when the database refuses, neither (the hold's claims stay as they were)."""
+    when the database refuses, neither (the hold's claims stay as they were). The
+    appointment's rows are written by :func:`store.appointments.insert_appointment`, on
+    this transaction's connection; False if it was already recorded."""
     async with engine.begin() as conn:
         if appointment.hold_id is not None:
             await _convert(conn, appointment.hold_id, booking_uids)
-        return await _insert_appointment(conn, appointment)
-
-
-async def _insert_appointment(conn: AsyncConnection, a: AppointmentRecord) -> bool:
-    result = await conn.execute(
-        pg_insert(appointments)
-        .values(
-            id=a.id,
-            call_id=a.call_id,
-            hold_id=a.hold_id,
-            service=a.service,
-            start_at=a.start,
-            end_at=a.end,
-            customer_name=a.customer_name,
-            customer_phone=a.customer_phone,
-            customer_email=a.customer_email,
-            caller_phone=a.caller_phone,
-            customer_addressed=a.customer_addressed,
-            stylist=a.stylist,
-        )
-        .on_conflict_do_nothing(index_elements=["id"])
-        .returning(appointments.c.id)
-    )
-    if result.first() is None:
-        return False
-    if a.segments:
-        await conn.execute(
-            insert(appointment_segments),
-            [
-                {
-                    "appointment_id": a.id,
-                    "key": s.key,
-                    "start_at": s.start,
-                    "end_at": s.end,
-                    "staff": s.staff,
-                    "resource": s.resource,
-                    "calcom_booking_uid": s.calcom_booking_uid,
-                }
-                for s in a.segments
-            ],
-        )
-    return True
-
-
-async def get_appointment(engine: AsyncEngine, appointment_id: str) -> dict | None:
-    async with engine.connect() as conn:
-        row = (
-            await conn.execute(select(appointments).where(appointments.c.id == appointment_id))
-        ).first()
-        if row is None:
-            return None
-        segs = await conn.execute(
-            select(appointment_segments)
-            .where(appointment_segments.c.appointment_id == appointment_id)
-            .order_by(appointment_segments.c.start_at)
-        )
-        return {**row._asdict(), "segments": [s._asdict() for s in segs]}
-
-
-async def list_appointments(engine: AsyncEngine, *, call_id: str | None = None) -> list[dict]:
-    async with engine.connect() as conn:
-        query = select(appointments).order_by(appointments.c.start_at)
-        if call_id is not None:
-            query = query.where(appointments.c.call_id == call_id)
-        return [r._asdict() for r in await conn.execute(query)]
-
-
-async def cancel_appointment(engine: AsyncEngine, appointment_id: str) -> bool:
-    """Cancel an appointment and free its time (its booked claims become released)."""
-    async with engine.begin() as conn:
-        row = (
-            await conn.execute(
-                update(appointments)
-                .where(appointments.c.id == appointment_id, appointments.c.status == "booked")
-                .values(status="cancelled", cancelled_at=func.now())
-                .returning(appointments.c.hold_id)
-            )
-        ).first()
-        if row is None:
-            return False
-        if row.hold_id:
-            await conn.execute(
-                update(claims)
-                .where(claims.c.hold_id == row.hold_id, claims.c.status == BOOKED)
-                .values(status=RELEASED, updated_at=func.now())
-            )
-    return True
-
-
-async def record_outside_booking(
-    engine: AsyncEngine,
-    *,
-    calcom_uid: str,
-    event_type_id: int | None,
-    resource: str,
-    start: datetime,
-    end: datetime,
-) -> None:
-    """Upsert a Cal.com booking we learned about from a webhook (repeat deliveries too)."""
-    async with engine.begin() as conn:
-        stmt = pg_insert(outside_bookings).values(
-            calcom_uid=calcom_uid,
-            event_type_id=event_type_id,
-            resource=resource,
-            start_at=start,
-            end_at=end,
-            status="accepted",
-        )
-        await conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["calcom_uid"],
-                set_={
-                    "event_type_id": stmt.excluded.event_type_id,
-                    "resource": stmt.excluded.resource,
-                    "start_at": stmt.excluded.start_at,
-                    "end_at": stmt.excluded.end_at,
-                    "status": "accepted",
-                    "updated_at": func.now(),
-                },
-            )
-        )
-
-
-async def cancel_outside_booking(engine: AsyncEngine, calcom_uid: str) -> bool:
-    async with engine.begin() as conn:
-        result = await conn.execute(
-            update(outside_bookings)
-            .where(outside_bookings.c.calcom_uid == calcom_uid)
-            .values(status="cancelled", updated_at=func.now())
-        )
-        return bool(result.rowcount)
-
-
-async def list_outside_bookings(engine: AsyncEngine, *, resource: str | None = None) -> list[dict]:
-    async with engine.connect() as conn:
-        query = select(outside_bookings).order_by(outside_bookings.c.start_at)
-        if resource is not None:
-            query = query.where(outside_bookings.c.resource == resource)
-        return [r._asdict() for r in await conn.execute(query)]
+        return await insert_appointment(conn, appointment)
 
 
 async def find_overlapping_holds(
@@ -568,8 +394,6 @@ async def list_claims(
 
 __all__ = [
     "AcquireResult",
-    "AppointmentRecord",
-    "AppointmentSegmentRecord",
     "ClaimRow",
     "ClaimSpec",
     "ConflictInfo",
@@ -577,20 +401,13 @@ __all__ = [
     "acquire_hold",
     "active_claim_count",
     "busy_intervals",
-    "cancel_appointment",
-    "cancel_outside_booking",
     "convert_to_booked",
     "extend_hold",
     "finalize_booking",
     "find_overlapping_holds",
-    "get_appointment",
     "get_hold",
     "hold_is_active",
     "is_active",
-    "list_appointments",
     "list_claims",
-    "list_outside_bookings",
-    "record_appointment",
-    "record_outside_booking",
     "release_hold",
 ]

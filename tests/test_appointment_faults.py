@@ -62,7 +62,9 @@ async def book(stack: CallStack, starts: list[Any]) -> list[str]:
 async def assert_no_orphans(engine: Any, sim: Any) -> set[str]:
     """Every accepted Cal.com booking of ours is a segment of a live appointment, and
     every live appointment has all three perm segments accepted; returns the live ids."""
-    live = [a for a in await store.list_appointments(engine) if a["status"] == "booked"]
+    live = [
+        a for a in await appointments_store.list_appointments(engine) if a["status"] == "booked"
+    ]
     expected: set[str] = set()
     for row in live:
         stored = await appointments_store.get(engine, row["id"])

@@ -53,7 +53,7 @@ async def booked(
     await store.finalize_booking(
         engine,
         booking_uids=uids,
-        appointment=store.AppointmentRecord(
+        appointment=apts.AppointmentRecord(
             id=appointment_id,
             call_id="call-1",
             hold_id=hold_id,
@@ -64,7 +64,7 @@ async def booked(
             customer_phone=phone,
             caller_phone=caller,
             segments=[
-                store.AppointmentSegmentRecord(
+                apts.AppointmentSegmentRecord(
                     key=s.segment_key,
                     start=s.start,
                     end=s.end,

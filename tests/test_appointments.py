@@ -383,7 +383,11 @@ async def test_a_move_and_a_cancel_at_once_end_with_one_of_them(http, sim, stack
 
     move_status, cancel_status = await assert_eventually(settled, timeout=30)
     assert (move_status == "booked") != (cancel_status == "cancelled"), (move_status, cancel_status)
-    live = [a for a in await store.list_appointments(stack.engine) if a["status"] == "booked"]
+    live = [
+        a
+        for a in await appointments_store.list_appointments(stack.engine)
+        if a["status"] == "booked"
+    ]
     assert len(live) == (1 if move_status == "booked" else 0)
     accepted = ours(await sim.state())
     assert len(accepted) == 2 * len(live)  # Färben: segments A and D

@@ -21,7 +21,7 @@ import pytest
 from config.settings import DEFAULT_FALLBACK_EMAIL, DEMO_CATALOG_PATH
 from domain.catalog import load_catalog
 from domain.wording import WEEKDAY_NAMES
-from store.holds import get_appointment
+from store.appointments import get_appointment
 from tests.harness import call_stack, unique
 from tests.test_api import ISO, ZONE, api, call_obj, german_date, settings_for, signed
 

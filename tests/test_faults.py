@@ -336,6 +336,7 @@ async def test_a_slow_booking_and_a_check_for_another_slot_agree_afterwards(
     """The reproduced defect of issue 13: Cal.com answers in 4.5 s, a start_booking that
     carries its own check (slot B) and a check for slot C half a second later. Cal.com, the
     workflow, the claims and the appointment must all say B; nothing of C is left."""
+    from store import appointments as appointments_store
     from store import holds as store
 
     await sim.set_latency("/v2/bookings", 4.5)
@@ -369,7 +370,7 @@ async def test_a_slow_booking_and_a_check_for_another_slot_agree_afterwards(
             k: s.start.astimezone(UTC).isoformat().replace("+00:00", ".000Z")
             for k, s in staffed.items()
         }
-        [appointment] = await store.list_appointments(stack.engine, call_id=call_id)
+        [appointment] = await appointments_store.list_appointments(stack.engine, call_id=call_id)
         assert appointment["start_at"] == b
         claims = await store.list_claims(stack.engine, call_id=call_id)
         live = sorted(
@@ -387,6 +388,7 @@ async def test_a_database_that_refuses_the_appointment_leaves_no_orphaned_bookin
     import psycopg
     from sqlalchemy.engine import make_url
 
+    from store import appointments as appointments_store
     from store import holds as store
 
     libpq = make_url(database_url).set(drivername="postgresql").render_as_string(False)
@@ -420,7 +422,7 @@ async def test_a_database_that_refuses_the_appointment_leaves_no_orphaned_bookin
         assert state["reservations"] == []
         claims = await store.list_claims(stack.engine, call_id=call_id)
         assert [c for c in claims if c.status in ("held", "booked")] == []
-        assert await store.list_appointments(stack.engine, call_id=call_id) == []
+        assert await appointments_store.list_appointments(stack.engine, call_id=call_id) == []
 
 
 def test_the_suite_wide_guard_catches_partial_and_duplicate_bookings(demo_catalog):

@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 
 from contracts.messages import CallEnded, Customer, StartBooking
 from domain.phones import region_for_timezone, to_e164
-from store.holds import AppointmentRecord, record_appointment
+from store.appointments import AppointmentRecord, record_appointment
 from tests.harness import call_stack, next_open_day, unique
 from workflows.call import CallWorkflow
 

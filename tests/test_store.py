@@ -17,7 +17,9 @@ from sqlalchemy.exc import IntegrityError
 
 from domain.catalog import load_catalog
 from domain.planning import plan_service
+from store import appointments as apts
 from store import holds as store
+from store import outside
 from store.db import create_engine_for
 from store.schema import alembic_config, current_revision, downgrade_to_base, upgrade_to_head
 from tests.harness import next_open_day
@@ -191,7 +193,7 @@ async def test_appointment_recorded_once_and_cancel_frees_its_time(engine):
     specs = specs_for("Herrenhaarschnitt", start)
     hold, _ = await acquire(engine, specs, call_id="call-apt")
     await store.convert_to_booked(engine, hold_id=hold, booking_uids={"A": "bk-1"})
-    record = store.AppointmentRecord(
+    record = apts.AppointmentRecord(
         id="apt-1",
         call_id="call-apt",
         hold_id=hold,
@@ -200,7 +202,7 @@ async def test_appointment_recorded_once_and_cancel_frees_its_time(engine):
         end=specs[0].end,
         customer_name="Jürgen Müller",
         segments=[
-            store.AppointmentSegmentRecord(
+            apts.AppointmentSegmentRecord(
                 key="A",
                 start=specs[0].start,
                 end=specs[0].end,
@@ -210,12 +212,12 @@ async def test_appointment_recorded_once_and_cancel_frees_its_time(engine):
             )
         ],
     )
-    assert await store.record_appointment(engine, appointment=record)
-    assert not await store.record_appointment(engine, appointment=record)  # a retry
-    saved = await store.get_appointment(engine, "apt-1")
+    assert await apts.record_appointment(engine, appointment=record)
+    assert not await apts.record_appointment(engine, appointment=record)  # a retry
+    saved = await apts.get_appointment(engine, "apt-1")
     assert saved is not None and saved["customer_name"] == "Jürgen Müller"
     assert [s["calcom_booking_uid"] for s in saved["segments"]] == ["bk-1"]
-    assert await store.cancel_appointment(engine, "apt-1")
+    assert await apts.cancel_appointment(engine, "apt-1")
     _, again = await acquire(engine, specs)
     assert again.acquired
 
@@ -226,7 +228,7 @@ async def test_outside_bookings_are_upserted_cancelled_and_find_overlapping_hold
     hold, _ = await acquire(engine, specs, call_id="call-out")
     seg_d = specs[-1]
     for _ in range(2):  # Cal.com may deliver the webhook twice
-        await store.record_outside_booking(
+        await outside.record_outside_booking(
             engine,
             calcom_uid="web-1",
             event_type_id=seg_d.calcom_event_type_id,
@@ -234,7 +236,7 @@ async def test_outside_bookings_are_upserted_cancelled_and_find_overlapping_hold
             start=seg_d.start,
             end=seg_d.end,
         )
-    [row] = await store.list_outside_bookings(engine, resource=seg_d.resource)
+    [row] = await outside.list_outside_bookings(engine, resource=seg_d.resource)
     assert row["status"] == "accepted"
     hits = await store.find_overlapping_holds(
         engine, resource=seg_d.resource, start=seg_d.start, end=seg_d.end, now=NOW
@@ -265,7 +267,7 @@ async def test_outside_bookings_are_upserted_cancelled_and_find_overlapping_hold
         return found[seg_d.resource]
 
     assert await busy() == [(seg_d.start, seg_d.end)]  # the outside booking only
-    assert await store.cancel_outside_booking(engine, "web-1")
+    assert await outside.cancel_outside_booking(engine, "web-1")
     assert await busy() == []
 
 

@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 
 from contracts.messages import BookingStatus, CallEnded, Customer, StartBooking
+from store import appointments as appointments_store
 from store import holds as store
 from tests.harness import assert_eventually, call_stack, next_open_day, unique
 from workflows.call import CallWorkflow
@@ -65,7 +66,7 @@ async def test_without_a_preference_the_second_caller_gets_the_other_stylist(sta
     assert booked.status == "booked" and booked.stylist == "Carla"
     bookings = [b for b in (await sim.state())["bookings"] if b["status"] == "accepted"]
     assert [(b["eventTypeId"], b["hosts"][0]["username"]) for b in bookings] == [(1101, "carla")]
-    [appointment] = await store.list_appointments(stack.engine, call_id=second_call)
+    [appointment] = await appointments_store.list_appointments(stack.engine, call_id=second_call)
     assert appointment["stylist"] == "carla"
     described = await stack.handle(second_call).describe()
     assert described.typed_search_attributes.get(STYLIST) == "carla"  # the catalog key
