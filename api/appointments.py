@@ -2,30 +2,29 @@
 move it (and ``check_availability`` with an ``appointment_id``, the move's first step).
 
 Like the booking functions (:class:`api.functions.Functions`, which these extend), each
-understands its German arguments, sends one message to the call's workflow within its
-budget and answers with the documented fields and one German sentence. The workflow
-decides which appointments the caller may see: those of the number they call from, or
-those found by the exact name and day they gave.
+understands its German arguments (:mod:`api.understanding`), sends one message to the
+call's workflow within its budget and answers with the documented fields and one German
+sentence. The workflow decides which appointments the caller may see: those of the
+number they call from, or those found by the exact name and day they gave.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from api.envelope import FunctionCall, _iso, _text, _wait
-from api.functions import MSG_SLOW, Functions, Slot
+from api.envelope import FunctionCall, _iso, _wait
+from api.functions import MSG_SLOW, Functions
+from api.understanding import Misunderstood, Slot, appointment_id, names_a_time
 from contracts.appointments import (
     AppointmentView,
     CancelAppointment,
     CancelResult,
     CheckMove,
-    FindAppointments,
     FoundAppointments,
     RescheduleAppointment,
 )
 from contracts.messages import BookingResult, HoldResult
-from domain.alternatives import opening_problem
 from domain.appointment_messages import (
     msg_appointments_found,
     msg_cancelled,
@@ -38,17 +37,8 @@ from domain.appointment_messages import (
     msg_too_late,
     msg_which_appointment,
 )
-from domain.catalog import Service, Stylist
-from domain.german_dates import DateParseError, parse_date
-from domain.messages import msg_failed, msg_unknown_service, msg_unknown_stylist
-from domain.names import SPOKEN_MAX_LENGTH, understand_name
-from domain.service_lookup import find_service, service_names
-from domain.stylist_lookup import stylist_names, understand_stylist
+from domain.messages import msg_failed
 from workflows.call import CallWorkflow
-
-
-def _appointment_id(args: dict[str, Any]) -> str | None:
-    return _text(args, "appointment_id", "termin_id", limit=100)
 
 
 def _listed(views: list[AppointmentView]) -> list[tuple[str, datetime]]:
@@ -71,44 +61,24 @@ class AppointmentFunctions(Functions):
             for v in views
         ]
 
-    def _service_arg(self, args: dict[str, Any]) -> Service | dict[str, Any] | None:
-        """The named service (None: not named), or the unknown_service answer."""
-        spoken = _text(args, "service", "dienstleistung")
-        if spoken is None:
-            return None
-        found = find_service(self.catalog, spoken)
-        if found is None:
-            names = service_names(self.catalog)
-            return self._hold_answer(error="unknown_service", message=msg_unknown_service(names))
-        return found
-
-    def _stylist_arg(self, args: dict[str, Any]) -> Stylist | dict[str, Any] | None:
-        """The stylist asked for (None: anyone, i.e. the appointment's own when free), or
-        the unknown_stylist answer."""
-        wish = understand_stylist(self.catalog, _text(args, "stylist", "friseur", limit=100))
-        if wish.unknown:
-            names = stylist_names(self.catalog)
-            return self._hold_answer(error="unknown_stylist", message=msg_unknown_stylist(names))
-        return wish.stylist
-
     # ------------------------------------------------------------ check for a move
     async def check_availability(self, fc: FunctionCall, rid: str | None) -> dict[str, Any]:
         """With ``appointment_id``: hold the new time for moving that appointment."""
-        appointment_id = _appointment_id(fc.args)
-        if appointment_id is None:
+        moving = appointment_id(fc.args)
+        if moving is None:
             return await super().check_availability(fc, rid)
+        service = self.understand.service(fc.args)
+        if isinstance(service, Misunderstood):
+            return self._not_understood(service)
+        stylist = self.understand.stylist(fc.args)
+        if isinstance(stylist, Misunderstood):
+            return self._not_understood(stylist)
         now = datetime.now(UTC)
-        service = self._service_arg(fc.args)
-        if isinstance(service, dict):
-            return service
-        stylist = self._stylist_arg(fc.args)
-        if isinstance(stylist, dict):
-            return stylist
-        start = self._understand_start(fc.args, now, service.name if service else None)
-        if isinstance(start, dict):
-            return start
+        start = self.understand.start(fc.args, now, service.name if service else None)
+        if isinstance(start, Misunderstood):
+            return self._not_understood(start)
         request = CheckMove(
-            appointment_id=appointment_id,
+            appointment_id=moving,
             start=start,
             service=service,
             stylist=stylist.key if stylist else None,
@@ -132,11 +102,9 @@ class AppointmentFunctions(Functions):
             return self._hold_answer(
                 service=result.service, error="too_late", message=msg_too_late(hours, "move")
             )
-        chosen = service or next(
-            (s for s in self.catalog.services if s.name == result.service), None
-        )
+        chosen = service or self.understand.service_named(result.service)
         problem = (
-            opening_problem(start, chosen.total_minutes, self.catalog.opening_hours, self.zone)
+            self.understand.hours_problem(start, chosen)
             if chosen is not None and not result.available
             else None
         )
@@ -150,18 +118,8 @@ class AppointmentFunctions(Functions):
     # ------------------------------------------------------------ find
     async def find_appointments(self, fc: FunctionCall, rid: str | None) -> dict[str, Any]:
         """The caller's upcoming appointments; by name only together with a day."""
-        spoken = _text(fc.args, "customer_name", "name", limit=SPOKEN_MAX_LENGTH)
-        name = understand_name(spoken).name if spoken else None
-        day: date | None = None
-        if date_text := _text(fc.args, "date", "datum"):
-            try:
-                day = parse_date(date_text, now=datetime.now(UTC), zone=self.zone)
-            except (DateParseError, ValueError, OverflowError):
-                day = None
-        by_name = bool(name) and day is not None
-        request = FindAppointments(
-            customer_name=name if by_name else None, day=day if by_name else None
-        )
+        request = self.understand.find(fc.args, datetime.now(UTC))
+        by_name = request.customer_name is not None
         try:
             found: FoundAppointments = await self._update(
                 fc,
@@ -185,7 +143,7 @@ class AppointmentFunctions(Functions):
     # ------------------------------------------------------------ cancel
     async def cancel_appointment(self, fc: FunctionCall, rid: str | None) -> dict[str, Any]:
         """Cancel one of the caller's appointments (idempotent)."""
-        request = CancelAppointment(appointment_id=_appointment_id(fc.args), request_id=rid)
+        request = CancelAppointment(appointment_id=appointment_id(fc.args), request_id=rid)
         try:
             result: CancelResult = await self._update(
                 fc,
@@ -231,25 +189,24 @@ class AppointmentFunctions(Functions):
     # ------------------------------------------------------------ move
     async def reschedule_appointment(self, fc: FunctionCall, rid: str | None) -> dict[str, Any]:
         """Book the new time, then cancel the old appointment (or leave it untouched)."""
-        appointment_id = _appointment_id(fc.args)
-        service = self._service_arg(fc.args)
-        if isinstance(service, dict):
-            return self._move_simple("invalid_input", service["message"], appointment_id, service)
-        stylist = self._stylist_arg(fc.args)
-        if isinstance(stylist, dict):
-            return self._move_simple("invalid_input", stylist["message"], appointment_id, stylist)
+        moving = appointment_id(fc.args)
+        service = self.understand.service(fc.args)
+        if isinstance(service, Misunderstood):
+            return self._move_simple("invalid_input", service.message, moving, service.error)
+        stylist = self.understand.stylist(fc.args)
+        if isinstance(stylist, Misunderstood):
+            return self._move_simple("invalid_input", stylist.message, moving, stylist.error)
         start: datetime | None = None
-        if _text(fc.args, "date", "datum", "time", "uhrzeit"):
-            understood = self._understand_start(
-                fc.args, datetime.now(UTC), service.name if service else None
-            )
-            if isinstance(understood, dict):
+        if names_a_time(fc.args):
+            now = datetime.now(UTC)
+            understood = self.understand.start(fc.args, now, service.name if service else None)
+            if isinstance(understood, Misunderstood):
                 return self._move_simple(
-                    "invalid_input", understood["message"], appointment_id, understood
+                    "invalid_input", understood.message, moving, understood.error
                 )
             start = understood
         request = RescheduleAppointment(
-            appointment_id=appointment_id,
+            appointment_id=moving,
             start=start,
             service=service,
             stylist=stylist.key if stylist else None,
@@ -264,18 +221,18 @@ class AppointmentFunctions(Functions):
             )
         except Exception as exc:
             self._slow(fc, exc)
-            pending = self._move_simple("pending", msg_change_pending(), appointment_id)
+            pending = self._move_simple("pending", msg_change_pending(), moving)
             return {**pending, "_slow": True}
-        return self._move_answer(result, appointment_id)
+        return self._move_answer(result, moving)
 
     def _move_simple(
         self,
         status: str,
         message: str,
         appointment_id: str | None,
-        check: dict[str, Any] | None = None,
+        error: str | None = None,
     ) -> dict[str, Any]:
-        answer = self._booking_simple(status, message, check["error"] if check else None)
+        answer = self._booking_simple(status, message, error)
         return {**answer, "previous_appointment_id": appointment_id}
 
     def _move_answer(self, result: BookingResult, asked: str | None) -> dict[str, Any]:

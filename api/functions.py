@@ -1,5 +1,6 @@
-"""The five Retell functions: understand the arguments (German), ask the call's workflow,
-answer with the documented fields and one German sentence the agent can say.
+"""The five Retell functions of a booking: understand the arguments
+(:mod:`api.understanding`), ask the call's workflow within the answer budget, answer with
+the documented fields and one German sentence the agent can say.
 
 Every path answers within its budget: a slow or unreachable Temporal becomes a ``pending``
 answer, never a hang or a 500.
@@ -8,7 +9,6 @@ answer, never a hang or a 500.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,29 +21,23 @@ from api.envelope import (
     SAME_DELIVERY_WINDOW_SECONDS,
     FunctionCall,
     _iso,
-    _text,
     _wait,
     request_id,
 )
 from api.gateway import CallGateway
 from api.metrics import BUDGET_EXCEEDED
+from api.understanding import Misunderstood, Slot, Understanding, hold_seconds, names_a_slot
 from config import Settings
 from contracts.messages import (
     Alternative,
     BookingResult,
     CancelHold,
     CheckAvailability,
-    Customer,
     ExtendHold,
     HoldResult,
     StartBooking,
 )
-from domain.alternatives import opening_problem
-from domain.catalog import Catalog, Service, Stylist
-from domain.contact import customer_contact
-from domain.german_dates import DateParseError, parse_datetime
-from domain.german_times import TimeParseError
-from domain.horizon import beyond_horizon, last_bookable_day
+from domain.catalog import Catalog
 from domain.messages import (
     HoldAction,
     msg_available,
@@ -57,25 +51,15 @@ from domain.messages import (
     msg_hold_expired,
     msg_hold_extended,
     msg_hold_lost,
-    msg_in_the_past,
-    msg_invalid_date,
-    msg_invalid_time,
-    msg_missing_name,
     msg_no_hold,
     msg_not_offered_by,
     msg_outside_opening_hours,
     msg_pending,
     msg_slot_taken,
-    msg_too_far_ahead,
-    msg_unknown_service,
-    msg_unknown_stylist,
-    msg_unusable_name,
 )
-from domain.names import SPOKEN_MAX_LENGTH, understand_name
 from domain.phones import region_for_timezone
-from domain.service_lookup import find_service, service_names
-from domain.stylist_lookup import stylist_names, understand_stylist
-from domain.wording import WEEKDAY_NAMES, alternative_label
+from domain.stylist_lookup import stylist_names
+from domain.wording import alternative_label
 from observability.logging import get_logger
 from workflows.call import CallWorkflow
 
@@ -88,21 +72,6 @@ MSG_SLOW = (
 MSG_CALL_OVER = "Dieses Gespräch ist bereits beendet."
 
 
-@dataclass(frozen=True)
-class Slot:
-    """What a caller asked for: a service at a start, with a stylist (None: anyone)."""
-
-    service: Service
-    start: datetime
-    stylist: Stylist | None = None
-
-    def check(self, request_id: str | None) -> CheckAvailability:
-        key = self.stylist.key if self.stylist is not None else None
-        return CheckAvailability(
-            service=self.service, start=self.start, stylist=key, request_id=request_id
-        )
-
-
 class Functions:
     """Dispatches parsed function calls to the call's workflow."""
 
@@ -111,8 +80,12 @@ class Functions:
         self.settings = settings
         self.catalog = catalog
         self.zone = ZoneInfo(settings.salon_timezone)
-        # National phone numbers are read in the salon's country (Europe/Berlin -> DE).
-        self.region = region_for_timezone(settings.salon_timezone)
+        self.understand = Understanding(
+            catalog,
+            self.zone,
+            horizon_days=settings.booking_horizon_days,
+            region=region_for_timezone(settings.salon_timezone),
+        )
         self.answers = AnswerCache(ttl=SAME_DELIVERY_WINDOW_SECONDS * 3)
 
     async def dispatch(self, fc: FunctionCall) -> dict[str, Any]:
@@ -127,69 +100,6 @@ class Functions:
             lambda: handler(fc, rid),
             keep=lambda answer: not answer.get("_slow"),
         )
-
-    # ------------------------------------------------------------ understanding
-    def _understand_slot(self, args: dict[str, Any], now: datetime) -> Slot | dict[str, Any]:
-        """Service, stylist and start from spoken German, or an error answer."""
-        spoken = _text(args, "service", "dienstleistung")
-        service = find_service(self.catalog, spoken) if spoken else None
-        if service is None:
-            names = service_names(self.catalog)
-            return self._hold_answer(error="unknown_service", message=msg_unknown_service(names))
-        wish = understand_stylist(self.catalog, _text(args, "stylist", "friseur", limit=100))
-        if wish.unknown:
-            doers = stylist_names(self.catalog, service.stylists)
-            return self._hold_answer(
-                service=service.name,
-                error="unknown_stylist",
-                message=msg_unknown_stylist(stylist_names(self.catalog), service.name, doers),
-            )
-        start = self._understand_start(args, now, service.name)
-        if isinstance(start, dict):
-            return start
-        return Slot(service, start, wish.stylist)
-
-    def _understand_start(
-        self, args: dict[str, Any], now: datetime, service: str | None
-    ) -> datetime | dict[str, Any]:
-        """The start from spoken German date and time (within the booking horizon), or an
-        error answer (``service``: named in it)."""
-        date_text = _text(args, "date", "datum")
-        time_text = _text(args, "time", "uhrzeit") or ""
-        if date_text is None:
-            return self._hold_answer(
-                service=service, error="invalid_date", message=msg_invalid_date()
-            )
-        try:
-            start = parse_datetime(date_text, time_text, now=now, zone=self.zone)
-        except DateParseError as exc:
-            return self._hold_answer(
-                service=service, error="invalid_date", message=msg_invalid_date(str(exc))
-            )
-        except TimeParseError as exc:
-            return self._hold_answer(
-                service=service, error="invalid_time", message=msg_invalid_time(str(exc))
-            )
-        except (ValueError, OverflowError):
-            return self._hold_answer(
-                service=service, error="invalid_date", message=msg_invalid_date()
-            )
-        if start < now:
-            return self._hold_answer(
-                service=service,
-                error="in_the_past",
-                message=msg_in_the_past(start, self.zone, now),
-            )
-        horizon = self.settings.booking_horizon_days
-        if beyond_horizon(start, now=now, zone=self.zone, horizon_days=horizon):
-            today = now.astimezone(self.zone).date()
-            last_day = last_bookable_day(now, self.zone, horizon)
-            return self._hold_answer(
-                service=service,
-                error="too_far_ahead",
-                message=msg_too_far_ahead(last_day, today),
-            )
-        return start
 
     # ------------------------------------------------------------ answers
     def _hold_answer(
@@ -220,6 +130,12 @@ class Functions:
             "error": error,
             "message": message,
         }
+
+    def _not_understood(self, problem: Misunderstood) -> dict[str, Any]:
+        """A check's answer to arguments that were not understood."""
+        return self._hold_answer(
+            service=problem.service, error=problem.error, message=problem.message
+        )
 
     def _alternatives(self, alternatives: list[Alternative]) -> list[dict[str, Any]]:
         return [
@@ -416,14 +332,6 @@ class Functions:
             self.gateway.update(inp, update, arg, summary=summary), budget
         )
 
-    def _summary(self, slot: Slot) -> str:
-        """ "Dauerwelle, Do 26.11. 10:45" (or "Dauerwelle bei Ben, ..." when the caller
-        asked for a stylist) for the workflow list in the Temporal UI."""
-        local = slot.start.astimezone(self.zone)
-        day = WEEKDAY_NAMES[local.weekday()][:2]
-        with_whom = f" bei {slot.stylist.name}" if slot.stylist is not None else ""
-        return f"{slot.service.name}{with_whom}, {day} {local:%d.%m.} {local:%H:%M}"
-
     def _slow(self, fc: FunctionCall, exc: BaseException) -> None:
         BUDGET_EXCEEDED.labels(function=fc.name).inc()
         if not isinstance(exc, TimeoutError | RPCError | RuntimeError):
@@ -437,21 +345,18 @@ class Functions:
 
     # ------------------------------------------------------------ the functions
     async def check_availability(self, fc: FunctionCall, rid: str | None) -> dict[str, Any]:
-        now = datetime.now(UTC)
-        slot = self._understand_slot(fc.args, now)
-        if isinstance(slot, dict):
-            return slot
-        service, start = slot.service, slot.start
-        problem = opening_problem(
-            start, service.total_minutes, self.catalog.opening_hours, self.zone
-        )
+        slot = self.understand.slot(fc.args, datetime.now(UTC))
+        if isinstance(slot, Misunderstood):
+            return self._not_understood(slot)
+        service = slot.service
+        problem = self.understand.hours_problem(slot.start, service)
         try:
             result: HoldResult = await self._update(
                 fc,
                 CallWorkflow.check_availability,
                 slot.check(rid),
                 _wait(self.settings.check_budget_seconds),
-                summary=self._summary(slot),
+                summary=slot.summary(self.zone),
             )
         except WorkflowAlreadyStartedError:
             return self._hold_answer(service=service.name, message=MSG_CALL_OVER)
@@ -464,38 +369,19 @@ class Functions:
         return self._from_hold(result, slot=slot, error=error)
 
     async def start_booking(self, fc: FunctionCall, rid: str | None) -> dict[str, Any]:
-        # Only clean data goes to the workflow: a visible name with a letter, a phone in
-        # E.164 (given, else the caller's own number), a real e-mail address. An unusable
-        # phone or e-mail is dropped, never fatal; the booking adds the salon's fallback.
-        spoken = _text(fc.args, "customer_name", "name", limit=SPOKEN_MAX_LENGTH)
-        understood = understand_name(spoken) if spoken else None
-        contact = customer_contact(
-            _text(fc.args, "customer_phone", "telefon"),
-            _text(fc.args, "customer_email", "email", limit=400),
-            fc.from_number,
-            region=self.region,
-        )
-        if understood is None or not understood.name:
-            if spoken is None:
-                return self._booking_simple("invalid_input", msg_missing_name())
-            # The agent asks again anyway: the number too, if the salon has none.
-            ask_phone = contact.phone_dropped and contact.phone is None
-            return self._booking_simple("invalid_input", msg_unusable_name(ask_phone))
+        # Only clean data goes to the workflow (see Understanding.customer); the booking
+        # adds the salon's fallback contact when the caller's is unusable.
+        customer = self.understand.customer(fc.args, fc.from_number)
+        if isinstance(customer, Misunderstood):
+            return self._booking_simple("invalid_input", customer.message, customer.error)
         check: CheckAvailability | None = None
         slot: Slot | None = None
-        if _text(fc.args, "service", "dienstleistung", "date", "datum"):
-            understood_slot = self._understand_slot(fc.args, datetime.now(UTC))
-            if isinstance(understood_slot, dict):
-                answer = understood_slot
-                return self._booking_simple("invalid_input", answer["message"], answer["error"])
-            slot = understood_slot
+        if names_a_slot(fc.args):
+            understood = self.understand.slot(fc.args, datetime.now(UTC))
+            if isinstance(understood, Misunderstood):
+                return self._booking_simple("invalid_input", understood.message, understood.error)
+            slot = understood
             check = slot.check(f"{rid}:check" if rid else None)
-        customer = Customer(
-            name=understood.name,
-            phone=contact.phone,
-            email=contact.email,
-            addressed=understood.addressed,
-        )
         try:
             result: BookingResult = await self._update(
                 fc,
@@ -508,7 +394,7 @@ class Functions:
         except Exception as exc:  # slow, unreachable or failing Temporal: 'pending'
             self._slow(fc, exc)
             return {**self._booking_simple("pending", msg_pending()), "_slow": True}
-        answer = self._booking_answer(result, understood.addressed)
+        answer = self._booking_answer(result, customer.addressed)
         if slot is not None and result.status == "slot_taken" and result.reason == "slot_taken":
             # The one-shot's own check found the slot taken: say it as a check would
             # (with the stylist asked for, and another one at that very time first).
@@ -533,11 +419,8 @@ class Functions:
         return result
 
     async def extend_hold(self, fc: FunctionCall, rid: str | None) -> dict[str, Any]:
-        seconds = fc.args.get("seconds")
-        wanted = int(seconds) if isinstance(seconds, int) and 10 <= seconds <= 300 else None
-        result = await self._hold_update(
-            fc, CallWorkflow.extend_hold, ExtendHold(request_id=rid, seconds=wanted)
-        )
+        extend = ExtendHold(request_id=rid, seconds=hold_seconds(fc.args))
+        result = await self._hold_update(fc, CallWorkflow.extend_hold, extend)
         return result if isinstance(result, dict) else self._from_hold(result)
 
     async def cancel_hold(self, fc: FunctionCall, rid: str | None) -> dict[str, Any]:
