@@ -19,11 +19,12 @@ from temporalio.client import Client
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.answers import Answer, FunctionAnswer, outcome_label
 from api.appointments import AppointmentFunctions
 from api.body import BodyError, read_body, strict_json
 from api.dedupe import SeenSet
 from api.envelope import EnvelopeError, call_id_of, parse_envelope
-from api.functions import Functions, outcome_label
+from api.functions import Functions
 from api.gateway import CallGateway
 from api.inbound import UNKNOWN, CallerRecognition, inbound_answer
 from api.metrics import REQUEST_SECONDS, REQUESTS
@@ -138,9 +139,12 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
     @app.post(
         "/retell/functions",
         summary="A Retell custom-function call",
+        response_model=FunctionAnswer,
         responses={401: {"description": "bad signature"}, 422: {"description": "bad envelope"}},
     )
-    async def retell_functions(request: Request) -> Response:
+    async def retell_functions(request: Request) -> Answer | Response:
+        """A business outcome is 200 with the function's answer (its model depends on the
+        function); 401, 422 and 503 answer plain JSON."""
         started = time.perf_counter()
         payload = await signed_json(request)
         if isinstance(payload, Response):
@@ -171,7 +175,7 @@ def create_app(settings: Settings | None = None, client: Client | None = None) -
             outcome=outcome,
             ms=round(elapsed * 1000, 1),
         )
-        return JSONResponse({k: v for k, v in answer.items() if k != "_slow"})
+        return answer
 
     @app.post(
         "/retell/inbound",
