@@ -125,7 +125,7 @@ STEPS = [
     ("database: pool pre-ping", "_do_ping"),
     ("search attributes and details (CallWorkflow._publish)", "CallWorkflow._publish"),
     ("API: Temporal client calls", "Client.call (temporalio/bridge/client.py)"),
-    ("API: German parsing (dates, times, services)", "_understand_slot"),
+    ("API: German parsing (dates, times, services)", "Understanding.slot"),
 ]
 
 
