@@ -38,7 +38,7 @@ from observability.metrics import (
     RECORDING_FAILURES,
 )
 from store import holds as store
-from store.appointments import AppointmentRecord, AppointmentSegmentRecord
+from store.appointments import AppointmentRecord, StoredSegment
 
 log = get_logger(__name__)
 HEARTBEAT_EVERY = 1.0
@@ -172,7 +172,7 @@ class BookingActivities:
             customer_addressed=req.customer.addressed,
             stylist=req.stylist,
             segments=[
-                AppointmentSegmentRecord(
+                StoredSegment(
                     key=s.key,
                     start=s.start,
                     end=s.end,

@@ -47,12 +47,15 @@ ReflectOutcome = Literal["unknown", "ignored", "busy", "reflected"]
 
 @dataclass(frozen=True)
 class StoredSegment:
+    """One segment of an appointment, as recorded or to record (``resource`` and
+    ``calcom_booking_uid``: staffed segments only)."""
+
     key: str
     start: datetime
     end: datetime
     staff: bool
-    resource: str | None
-    calcom_booking_uid: str | None
+    resource: str | None = None
+    calcom_booking_uid: str | None = None
 
 
 @dataclass(frozen=True)
@@ -97,18 +100,6 @@ class Reflected:
 
 
 @dataclass(frozen=True)
-class AppointmentSegmentRecord:
-    """One segment of an appointment to record (``calcom_booking_uid``: staffed only)."""
-
-    key: str
-    start: datetime
-    end: datetime
-    staff: bool
-    resource: str | None = None
-    calcom_booking_uid: str | None = None
-
-
-@dataclass(frozen=True)
 class AppointmentRecord:
     """An appointment to record, as the booking made it."""
 
@@ -122,7 +113,7 @@ class AppointmentRecord:
     customer_phone: str | None = None
     customer_email: str | None = None
     stylist: str | None = None  # the stylist's catalog key
-    segments: list[AppointmentSegmentRecord] = field(default_factory=list)
+    segments: list[StoredSegment] = field(default_factory=list)
     caller_phone: str | None = None  # the number the booking call came from (E.164)
     customer_addressed: str | None = None  # "Frau Dr. Weiß"
 
@@ -584,7 +575,6 @@ async def _move_claim(
 
 __all__ = [
     "AppointmentRecord",
-    "AppointmentSegmentRecord",
     "Begun",
     "Reflected",
     "StoredAppointment",

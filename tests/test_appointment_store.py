@@ -64,7 +64,7 @@ async def booked(
             customer_phone=phone,
             caller_phone=caller,
             segments=[
-                apts.AppointmentSegmentRecord(
+                apts.StoredSegment(
                     key=s.segment_key,
                     start=s.start,
                     end=s.end,

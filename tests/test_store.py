@@ -202,7 +202,7 @@ async def test_appointment_recorded_once_and_cancel_frees_its_time(engine):
         end=specs[0].end,
         customer_name="Jürgen Müller",
         segments=[
-            apts.AppointmentSegmentRecord(
+            apts.StoredSegment(
                 key="A",
                 start=specs[0].start,
                 end=specs[0].end,
