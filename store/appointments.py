@@ -404,24 +404,34 @@ async def _release_claims(conn: AsyncConnection, hold_id: str | None) -> None:
         )
 
 
-async def cancel_appointment(engine: AsyncEngine, appointment_id: str) -> bool:
-    """Cancel an appointment and free its time (its booked claims become released)."""
-    async with engine.begin() as conn:
-        row = (
-            await conn.execute(
-                update(appointments)
-                .where(
-                    appointments.c.id == appointment_id,
-                    appointments.c.status == APPOINTMENT_BOOKED,
-                )
-                .values(status=APPOINTMENT_CANCELLED, cancelled_at=func.now())
-                .returning(appointments.c.hold_id)
+async def _close(conn: AsyncConnection, appointment_id: str, *where: Any, **values: Any) -> bool:
+    """Set ``values`` on the booked appointment (that also matches ``where``) and free its
+    time (its booked claims become released); False when there is no such appointment."""
+    row = (
+        await conn.execute(
+            update(appointments)
+            .where(
+                appointments.c.id == appointment_id,
+                appointments.c.status == APPOINTMENT_BOOKED,
+                *where,
             )
-        ).first()
-        if row is None:
-            return False
-        await _release_claims(conn, row.hold_id)
+            .values(**values)
+            .returning(appointments.c.hold_id)
+        )
+    ).first()
+    if row is None:
+        return False
+    await _release_claims(conn, row.hold_id)
     return True
+
+
+async def cancel_appointment(engine: AsyncEngine, appointment_id: str) -> bool:
+    """Cancel a booked appointment at once and free its time (no change is begun: a
+    change's lock is not consulted); False when it is not booked."""
+    async with engine.begin() as conn:
+        return await _close(
+            conn, appointment_id, status=APPOINTMENT_CANCELLED, cancelled_at=func.now()
+        )
 
 
 async def _finish(
@@ -430,20 +440,10 @@ async def _finish(
     """Set the final ``status``, free the time, clear the lock; True also when it was
     finished so before (a retried step)."""
     async with engine.begin() as conn:
-        row = (
-            await conn.execute(
-                update(appointments)
-                .where(
-                    appointments.c.id == appointment_id,
-                    appointments.c.status == APPOINTMENT_BOOKED,
-                    appointments.c.locked_by == owner,
-                )
-                .values(status=status, locked_by=None, locked_at=None, **values)
-                .returning(appointments.c.hold_id)
-            )
-        ).first()
-        if row is not None:
-            await _release_claims(conn, row.hold_id)
+        mine = appointments.c.locked_by == owner
+        if await _close(
+            conn, appointment_id, mine, status=status, locked_by=None, locked_at=None, **values
+        ):
             return True
         current = (
             await conn.execute(
