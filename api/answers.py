@@ -69,10 +69,15 @@ MSG_FRESH_HOLD = "Die Reservierung war kurz abgelaufen, der Termin war aber noch
 
 
 def _only_when_given(schema: dict[str, Any]) -> None:
-    """JSON schema: ``appointments`` is the one field an answer may leave out."""
+    """JSON schema: ``appointments`` is the one field an answer may leave out (it is
+    there, a list, only when the caller has to choose); never null."""
     required = schema.get("required")
     if isinstance(required, list) and "appointments" in required:
         required.remove("appointments")
+    listed = schema.get("properties", {}).get("appointments", {})
+    arrays = [kind for kind in listed.pop("anyOf", []) if kind.get("type") == "array"]
+    if arrays:
+        listed.update(arrays[0])
 
 
 def _omitted(value: Any) -> bool:
