@@ -493,7 +493,11 @@ def write_docs(summary: Report, report: Report) -> None:
             "make bench                                     # everything, writes this file",
             ".venv/bin/python -m bench --quick              # smoke run, writes nothing",
             ".venv/bin/python -m bench --only capacity --no-write",
+            "BENCH_PAYLOAD_KEYS= .venv/bin/python -m bench  # without the payload codec",
             "```",
+            "",
+            "Workers and APIs run with `PAYLOAD_ENCRYPTION_KEYS` set to a key made for the "
+            "run, as production encrypts every payload (issue 18).",
             "",
             "## Machine",
             *machine(),

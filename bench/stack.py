@@ -7,10 +7,12 @@ process of its own, and any number of worker and API processes (``python worker.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import itertools
 import json
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -36,6 +38,8 @@ TASK_QUEUE = "bench-calls"
 # Latency and capacity are measured with the shared Cal.com budget on (its statement is
 # part of every request) but far above what the benchmark sends; bench/ratelimit.py runs
 # workers with Cal.com's real 120 requests a minute.
+# Payloads encrypted as in production (issue 18's codec): a key made for this run only.
+RUN_PAYLOAD_KEYS = f"bench-run:{base64.b64encode(secrets.token_bytes(32)).decode()}"
 UNTHROTTLED = {
     "CALCOM_RATE_LIMIT_PER_MINUTE": os.environ.get("BENCH_CALCOM_LIMIT", "1000000"),
     "CALCOM_RATE_BURST": "100000",
@@ -247,6 +251,7 @@ def running_services(
         "CALCOM_API_URL": sim.url,
         "CALCOM_API_KEY": sim.api_key,
         "RETELL_API_KEY": RETELL_KEY,
+        "PAYLOAD_ENCRYPTION_KEYS": os.environ.get("BENCH_PAYLOAD_KEYS", RUN_PAYLOAD_KEYS),
         "LOG_LEVEL": "WARNING",
         **UNTHROTTLED,
         **(env or {}),
