@@ -191,6 +191,13 @@ async def floors(stack: Stack, segments: int, n: int) -> dict[str, list[float]]:
     }
 
 
+async def check_perm(retell: Any, call_id: str, start: datetime, zone: Any) -> dict[str, Any]:
+    """check_availability for the perm at ``start`` with its benchmark stylist."""
+    args = {"service": "Dauerwelle", "stylist": STYLIST["Dauerwelle"], **date_args(start, zone)}
+    answer: dict[str, Any] = await retell.function(call_id, "check_availability", args)
+    return answer
+
+
 def booking_request(seg: Any, tag: str) -> BookingRequest:
     return BookingRequest(
         event_type_id=seg.calcom_event_type_id,
@@ -219,15 +226,7 @@ async def compound_booking(
                 call_id = f"bench-cmp-{latency}-{i}-{random.randrange(1 << 30)}"
                 await retell.webhook("call_started", call_id)
                 await asyncio.sleep(0.2)
-                check = await retell.function(
-                    call_id,
-                    "check_availability",
-                    {
-                        "service": "Dauerwelle",
-                        "stylist": STYLIST["Dauerwelle"],
-                        **date_args(slots.next("Dauerwelle"), zone),
-                    },
-                )
+                check = await check_perm(retell, call_id, slots.next("Dauerwelle"), zone)
                 if not check["available"]:
                     raise RuntimeError(f"bench slot not available: {check}")
                 await sim.control.set_latency("/v2/bookings", latency)

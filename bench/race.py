@@ -9,8 +9,8 @@ import asyncio
 import random
 from typing import Any
 
-from bench.latency import STYLIST, booking_request, salon_day
-from bench.slots import Slots, date_args
+from bench.latency import booking_request, check_perm, salon_day
+from bench.slots import Slots
 from bench.stack import Stack
 from calcom.client import CalcomClient
 from calcom.errors import CalcomError
@@ -49,28 +49,12 @@ async def race(
         await asyncio.sleep(arrivals[i])
         await retell.webhook("call_started", call_id)
         await asyncio.sleep(0.2)
-        check = await retell.function(
-            call_id,
-            "check_availability",
-            {
-                "service": "Dauerwelle",
-                "stylist": STYLIST["Dauerwelle"],
-                **date_args(plan.start, zone),
-            },
-        )
+        check = await check_perm(retell, call_id, plan.start, zone)
         for _ in range(3):  # "Einen Moment": the agent asks again, as its prompt says
             if not str(check.get("message", "")).startswith("Einen Moment"):
                 break
             await asyncio.sleep(1.0)
-            check = await retell.function(
-                call_id,
-                "check_availability",
-                {
-                    "service": "Dauerwelle",
-                    "stylist": STYLIST["Dauerwelle"],
-                    **date_args(plan.start, zone),
-                },
-            )
+            check = await check_perm(retell, call_id, plan.start, zone)
         if not check["available"]:
             return False, False
         tasks = [asyncio.create_task(web_customer(plan, talk / 2))] if web else []

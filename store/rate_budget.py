@@ -71,8 +71,14 @@ class PostgresBucket:
     async def try_take(
         self, cost: float, allowance: float, now: float | None, count: int = 1, force: bool = False
     ) -> Take:
-        params = {"key": self._key, "cost": cost, "allowance": allowance, "now": now}
-        params.update(count=count, force=force)
+        params = {
+            "key": self._key,
+            "cost": cost,
+            "allowance": allowance,
+            "now": now,
+            "count": count,
+            "force": force,
+        }
         # Each statement is atomic on its own: no transaction around them (one round trip).
         async with single_statements(self._engine).connect() as conn:
             if not self._created:

@@ -19,7 +19,7 @@ from contracts.messages import BookingStatus, CallEnded, Customer, StartBooking
 from store import appointments as appointments_store
 from store import holds as store
 from tests.harness import CallStack, assert_eventually, call_stack, open_days, unique
-from tests.test_faults import _catalog, spawn_worker, trials
+from tests.test_faults import _catalog, assert_booking, spawn_worker, trials
 from workflows.call import CallWorkflow
 
 CUSTOMER = Customer(name="Erika Mustermann", phone="+4915100000000")
@@ -81,11 +81,6 @@ async def assert_no_orphans(engine: Any, sim: Any) -> set[str]:
     return {row["id"] for row in live}
 
 
-async def _booking(handle: Any) -> None:
-    state = await handle.query(CallWorkflow.state)
-    assert state.status == BookingStatus.BOOKING, state.status
-
-
 async def test_worker_killed_mid_move_leaves_exactly_one_appointment(
     request, temporal_env, database_url, simulator, sim
 ):
@@ -120,7 +115,7 @@ async def test_worker_killed_mid_move_leaves_exactly_one_appointment(
                 # one): once it is seen booking, a kill within 0.5 s lands in the middle
                 # of it. The trials spread the kill over its phases.
                 await assert_eventually(
-                    lambda: _booking(stack.handle(call_id)), timeout=30, interval=0.02
+                    lambda: assert_booking(stack.handle(call_id)), timeout=30, interval=0.02
                 )
                 await asyncio.sleep((i % 3) * 0.25)
                 state = await stack.handle(call_id).query(CallWorkflow.state)

@@ -152,7 +152,7 @@ async def test_worker_killed_mid_booking_ends_booked_once_or_compensated(
                 # trials kill at once, 0.15 s or 0.3 s later, in the middle of it (or,
                 # on a slow machine, just after it: both must end all or nothing).
                 await assert_eventually(
-                    lambda: _booking(stack.handle(call_id)), timeout=30, interval=0.02
+                    lambda: assert_booking(stack.handle(call_id)), timeout=30, interval=0.02
                 )
                 await asyncio.sleep((i % 3) * 0.15)
                 state = await stack.handle(call_id).query(CallWorkflow.state)
@@ -173,7 +173,8 @@ async def test_worker_killed_mid_booking_ends_booked_once_or_compensated(
     assert sum(killed_mid_booking) >= n // 3, killed_mid_booking
 
 
-async def _booking(handle) -> None:
+async def assert_booking(handle: Any) -> None:
+    """The call is in its booking phase (a booking or a move in flight)."""
     state = await handle.query(CallWorkflow.state)
     assert state.status == BookingStatus.BOOKING, state.status
 

@@ -96,16 +96,17 @@ def shared(engine, clock: VirtualClock) -> SharedBudget:
     return SharedBudget(PostgresBucket(engine, KEY), SHAPE, clock=clock, sleep=clock.sleep)
 
 
+async def book(budget: SharedBudget, n: int, clock: VirtualClock, granted: list[float]) -> None:
+    """A worker sending ``n`` bookings' requests one after another, noting when each went."""
+    for _ in range(n):
+        await budget.acquire(Priority.BOOKING)
+        granted.append(clock())
+
+
 async def test_two_workers_together_never_exceed_the_limit_in_any_window(engines) -> None:
     clock = VirtualClock()
     granted: list[float] = []
-
-    async def worker(budget: SharedBudget, n: int) -> None:
-        for _ in range(n):
-            await budget.acquire(Priority.BOOKING)
-            granted.append(clock())
-
-    await clock.run(*(worker(shared(engine, clock), 200) for engine in engines))
+    await clock.run(*(book(shared(e, clock), 200, clock, granted) for e in engines))
 
     assert len(granted) == 400
     assert busiest(granted) <= SHAPE.limit_per_minute
@@ -117,17 +118,11 @@ async def test_one_budget_per_process_would_not_hold(engines) -> None:
     """What the shared row prevents: two workers with a bucket each send twice the limit."""
     clock = VirtualClock()
     granted: list[float] = []
-
-    async def worker(budget: SharedBudget, n: int) -> None:
-        for _ in range(n):
-            await budget.acquire(Priority.BOOKING)
-            granted.append(clock())
-
     own = [
         SharedBudget(LocalBucket(clock=clock), SHAPE, clock=clock, sleep=clock.sleep)
         for _ in engines
     ]
-    await clock.run(*(worker(budget, 200) for budget in own))
+    await clock.run(*(book(budget, 200, clock, granted) for budget in own))
 
     assert busiest(granted) > SHAPE.limit_per_minute
 
