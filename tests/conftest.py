@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -16,9 +17,11 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from tests.harness import (
+    CallStack,
     PostgresServer,
     assert_calcom_matches_appointments,
     assert_no_partial_or_duplicate_bookings,
+    call_stack,
     start_postgres_server,
     start_temporal,
 )
@@ -112,3 +115,19 @@ async def sim(simulator, demo_catalog, request: pytest.FixtureRequest) -> AsyncI
             assert_calcom_matches_appointments(state, database)
     finally:
         await control.reset()
+
+
+@pytest_asyncio.fixture
+async def stack(temporal_client, database_url, simulator, sim) -> AsyncIterator[CallStack]:
+    """A worker with real activities on its own task queue (PostgreSQL, the simulator)."""
+    async with call_stack(temporal_client, database_url, simulator) as s:
+        yield s
+
+
+@pytest_asyncio.fixture
+async def http(stack: CallStack, temporal_client: Client) -> AsyncIterator[Any]:
+    """The API in-process (ASGI) in front of ``stack``'s task queue."""
+    from tests.test_api import api, settings_for
+
+    async with api(settings_for(stack.task_queue), temporal_client) as client:
+        yield client

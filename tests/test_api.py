@@ -21,7 +21,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 
 from api.main import create_app
 from config import Settings
-from tests.harness import assert_eventually, call_stack, next_open_day, unique
+from tests.harness import assert_eventually, next_open_day, unique
 
 KEY = "key_test_api_0123456789abcdef"
 ISO = re.compile(r"\d{4}-\d{2}-\d{2}|T\d{2}:")  # never said to a caller
@@ -97,18 +97,6 @@ async def fn(
 
 def german_date(day: datetime) -> str:
     return f"{day.day}.{day.month}.{day.year}"
-
-
-@pytest.fixture
-async def stack(temporal_client, database_url, simulator, sim):
-    async with call_stack(temporal_client, database_url, simulator) as s:
-        yield s
-
-
-@pytest.fixture
-async def http(stack, temporal_client):
-    async with api(settings_for(stack.task_queue), temporal_client) as client:
-        yield client
 
 
 # ---------------------------------------------------------------- signatures, envelope

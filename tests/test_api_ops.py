@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import base64
 
-import pytest
-
-from tests.harness import call_stack, next_open_day, unique
+from tests.harness import next_open_day, unique
 from tests.test_api import OPS_TOKEN, api, fn, german_date, settings_for
 
 PROTECTED = ("/calls/{call_id}", "/docs", "/openapi.json", "/metrics")
@@ -28,12 +26,6 @@ WRONG = {
     "basic, wrong password": basic("nope"),
     "empty bearer": {"Authorization": "Bearer "},
 }
-
-
-@pytest.fixture
-async def stack(temporal_client, database_url, simulator, sim):
-    async with call_stack(temporal_client, database_url, simulator) as s:
-        yield s
 
 
 async def _booked_call(http) -> str:

@@ -5,22 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import pytest
-
-from tests.harness import call_stack, next_open_day, unique
-from tests.test_api import api, fn, german_date, settings_for
-
-
-@pytest.fixture
-async def stack(temporal_client, database_url, simulator, sim):
-    async with call_stack(temporal_client, database_url, simulator) as s:
-        yield s
-
-
-@pytest.fixture
-async def http(stack, temporal_client):
-    async with api(settings_for(stack.task_queue), temporal_client) as client:
-        yield client
+from tests.harness import next_open_day, unique
+from tests.test_api import fn, german_date
 
 
 def cut_at(day: datetime, **more: str) -> dict[str, str]:

@@ -14,13 +14,12 @@ from typing import Any
 
 import httpx
 import jsonschema
-import pytest
 
 from calcom.wire import utc_iso
 from retell_kit.tools import tool_definitions
 from store import appointments as appointments_store
 from store import holds as store
-from tests.harness import assert_eventually, call_stack, next_open_day, unique
+from tests.harness import assert_eventually, next_open_day, unique
 from tests.test_api import CALCOM_SECRET, ISO, api, german_date, settings_for, signed
 
 TOOL_SCHEMAS = {
@@ -135,18 +134,6 @@ async def current_details(handle: Any) -> str:
 
     metadata = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
     return str(metadata.current_details)
-
-
-@pytest.fixture
-async def stack(temporal_client, database_url, simulator, sim):
-    async with call_stack(temporal_client, database_url, simulator) as s:
-        yield s
-
-
-@pytest.fixture
-async def http(stack, temporal_client):
-    async with api(settings_for(stack.task_queue), temporal_client) as client:
-        yield client
 
 
 async def calcom_api(simulator, method: str, path: str, **json_body: Any) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from config.settings import DEFAULT_FALLBACK_EMAIL, DEMO_CATALOG_PATH
 from domain.catalog import load_catalog
 from domain.wording import WEEKDAY_NAMES
 from store.appointments import get_appointment
-from tests.harness import call_stack, unique
+from tests.harness import unique
 from tests.test_api import ISO, ZONE, api, call_obj, german_date, settings_for, signed
 
 CATALOG = load_catalog(DEMO_CATALOG_PATH)
@@ -56,18 +56,6 @@ def first_open_day_after(day: date) -> date:
     while CATALOG.opening_hours.for_weekday(day.weekday()) is None:
         day += timedelta(days=1)
     return day
-
-
-@pytest.fixture
-async def stack(temporal_client, database_url, simulator, sim):
-    async with call_stack(temporal_client, database_url, simulator) as s:
-        yield s
-
-
-@pytest.fixture
-async def http(stack, temporal_client) -> AsyncIterator[httpx.AsyncClient]:
-    async with api(settings_for(stack.task_queue), temporal_client) as client:
-        yield client
 
 
 async def ask(

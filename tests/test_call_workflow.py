@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from contracts.messages import (
     BookingStatus,
     CallEnded,
@@ -33,12 +31,6 @@ def accepted(state: dict) -> list[dict]:
 
 async def active_claims(engine, call_id: str) -> list:
     return [c for c in await store.list_claims(engine, call_id=call_id) if c.status == "held"]
-
-
-@pytest.fixture
-async def stack(temporal_client, database_url, simulator, sim):
-    async with call_stack(temporal_client, database_url, simulator) as s:
-        yield s
 
 
 async def test_compound_service_is_held_then_booked_in_parallel(stack, sim):

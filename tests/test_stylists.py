@@ -8,24 +8,16 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-import pytest
-
 from contracts.messages import BookingStatus, CallEnded, Customer, StartBooking
 from store import appointments as appointments_store
 from store import holds as store
-from tests.harness import assert_eventually, call_stack, next_open_day, unique
+from tests.harness import assert_eventually, next_open_day, unique
 from workflows.call import CallWorkflow
 from workflows.search_attributes import STYLIST
 
 CUSTOMER = Customer(name="Jürgen Müller", phone="+4930123456")
 CUT = "Herrenhaarschnitt"
 PERM = "Dauerwelle"
-
-
-@pytest.fixture
-async def stack(temporal_client, database_url, simulator, sim):
-    async with call_stack(temporal_client, database_url, simulator) as s:
-        yield s
 
 
 async def held_by(stack, call_id: str) -> set[str]:
