@@ -28,6 +28,7 @@ from activities.bookings import BookingActivities
 from activities.deps import ActivityDeps
 from activities.holds import HoldActivities
 from activities.outside import OutsideBookingActivities
+from activities.placing import PlaceActivities
 from calcom.budget import BudgetShape, SharedBudget
 from calcom.client import CalcomClient
 from config import Settings, get_settings
@@ -59,6 +60,7 @@ def activities_for(deps: ActivityDeps) -> list:
         availability.find_alternatives,
         holds.acquire_claims,
         holds.reserve_segment,
+        PlaceActivities(availability, holds).place_hold,
         holds.record_degraded_hold,
         holds.release_hold,
         holds.extend_hold,

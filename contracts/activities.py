@@ -99,6 +99,31 @@ class ReserveSegmentResult(_Arg):
     reservation_uid: str
 
 
+class PlaceHoldInput(_Arg):
+    """Check, claim and reserve in one step, for a stylist known before the check: the
+    check must leave out the hold being placed (``check.exclude_hold_id`` is its id)."""
+
+    stylist: str  # the key of the one stylist the hold can be with
+    check: CheckSlotsInput
+    claim: AcquireClaimsInput
+
+
+class ReservationTry(_Arg):
+    """One staffed segment's reservation as :class:`PlaceHoldInput`'s step made it."""
+
+    key: str
+    reservation_uid: str | None = None
+    refused: bool = False  # Cal.com says the time is taken
+    error: str | None = None  # Cal.com failed: the workflow reserves it again itself
+
+
+class PlaceHoldResult(_Arg):
+    check: CheckSlotsResult
+    claim: AcquireClaimsResult
+    # Tried only when the check found the stylist free and the claim holds; in plan order.
+    reservations: list[ReservationTry] = Field(default_factory=list)
+
+
 class RecordDegradedHoldInput(_Arg):
     """A hold placed in our database whose Cal.com reservations failed for these segments."""
 
@@ -313,6 +338,12 @@ async def reserve_segment(inp: ReserveSegmentInput) -> ReserveSegmentResult:
     raise _interface("reserve_segment")
 
 
+@activity.defn(name="place_hold")
+async def place_hold(inp: PlaceHoldInput) -> PlaceHoldResult:
+    """The check and the claim together, then the Cal.com reservations, in one step."""
+    raise _interface("place_hold")
+
+
 @activity.defn(name="record_degraded_hold")
 async def record_degraded_hold(inp: RecordDegradedHoldInput) -> None:
     """Count and log a hold Cal.com could not reserve (for ops)."""
@@ -408,6 +439,7 @@ INTERFACES = (
     find_alternatives,
     acquire_claims,
     reserve_segment,
+    place_hold,
     record_degraded_hold,
     release_hold,
     extend_hold,

@@ -131,6 +131,33 @@ class FakeSalon:
             salon.reservations[uid] = inp.hold_id
             return acts.ReserveSegmentResult(reservation_uid=uid)
 
+        @activity.defn(name="place_hold")
+        async def place_hold(inp: acts.PlaceHoldInput) -> acts.PlaceHoldResult:
+            """The three steps above, as the real one runs them (their gates hold it)."""
+            await salon._step("place_hold")
+            check, claim = await asyncio.gather(check_slots(inp.check), acquire_claims(inp.claim))
+            if not (check.free and claim.acquired):
+                return acts.PlaceHoldResult(check=check, claim=claim)
+            staffed = [s for s in inp.claim.segments if s.staff]
+            made = await asyncio.gather(
+                *(
+                    reserve_segment(
+                        acts.ReserveSegmentInput(
+                            hold_id=inp.claim.hold_id, segment=s, until=inp.claim.expires_at
+                        )
+                    )
+                    for s in staffed
+                )
+            )
+            return acts.PlaceHoldResult(
+                check=check,
+                claim=claim,
+                reservations=[
+                    acts.ReservationTry(key=s.key, reservation_uid=r.reservation_uid)
+                    for s, r in zip(staffed, made, strict=True)
+                ],
+            )
+
         @activity.defn(name="record_degraded_hold")
         async def record_degraded_hold(inp: acts.RecordDegradedHoldInput) -> None:
             await salon._step("record_degraded_hold")
@@ -205,6 +232,7 @@ class FakeSalon:
             find_alternatives,
             acquire_claims,
             reserve_segment,
+            place_hold,
             record_degraded_hold,
             release_hold,
             extend_hold,

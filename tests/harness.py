@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import json
 import shutil
 import socket
 import sys
@@ -410,3 +411,15 @@ async def call_stack(
                 yield CallStack(client, task_queue, engine, catalog, inputs)
     finally:
         await engine.dispose()
+
+
+def local_activities(history: Any) -> list[str]:
+    """The activity types of a history's local activities, in order."""
+    found: list[str] = []
+    for event in history.events:
+        if not event.HasField("marker_recorded_event_attributes"):
+            continue
+        marker = event.marker_recorded_event_attributes
+        if marker.marker_name == "core_local_activity" and "data" in marker.details:
+            found.append(json.loads(marker.details["data"].payloads[0].data)["activity_type"])
+    return found

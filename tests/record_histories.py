@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
@@ -40,6 +39,7 @@ from tests.harness import (
     TEST_PAYLOAD_KEYS,
     CallStack,
     call_stack,
+    local_activities,
     next_open_day,
     start_postgres_server,
     start_temporal,
@@ -138,18 +138,6 @@ async def stylist_named_taken(stack: CallStack, sim: SimControl, call_id: str) -
         CallWorkflow.start_booking, StartBooking(customer=CUSTOMER)
     )
     await stack.handle(call_id + "-first").signal(CallWorkflow.call_ended, CallEnded())
-
-
-def local_activities(history: Any) -> list[str]:
-    """The activity types of a history's local activities, in order."""
-    found: list[str] = []
-    for event in history.events:
-        if not event.HasField("marker_recorded_event_attributes"):
-            continue
-        marker = event.marker_recorded_event_attributes
-        if marker.marker_name == "core_local_activity" and "data" in marker.details:
-            found.append(json.loads(marker.details["data"].payloads[0].data)["activity_type"])
-    return found
 
 
 async def stylist_next_free(stack: CallStack, sim: SimControl, call_id: str) -> str:

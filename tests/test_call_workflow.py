@@ -14,7 +14,7 @@ from contracts.messages import (
     StartBooking,
 )
 from store import holds as store
-from tests.harness import assert_eventually, call_stack, next_open_day, unique
+from tests.harness import assert_eventually, call_stack, local_activities, next_open_day, unique
 from workflows.call import CallWorkflow
 from workflows.outside_booking import (
     CalcomBookingEvent,
@@ -299,3 +299,55 @@ async def test_reservations_failing_for_good_leave_a_degraded_hold_that_ops_can_
     )
     assert booked.status == "booked"
     assert len(accepted(await sim.state())) == 2
+
+
+async def test_a_reservation_cal_com_fails_once_is_made_again_and_the_hold_is_whole(stack, sim):
+    """The stylist asked for is known before the check, so the check, the claim and the
+    reservations run as one step (``place_hold``). Cal.com fails one segment's reservation
+    once: the workflow reserves that segment again, and the caller's hold has every
+    reservation (not degraded), as it would without the one step."""
+    await sim.add_fault(
+        endpoint="POST /v2/slots/reservations", kind="500", times=1, event_type_id=2002
+    )
+    call_id = unique("reserve-again")
+    held = await stack.check(call_id, "Dauerwelle", next_open_day(hour=10), stylist="ben")
+
+    assert held.available and not held.degraded
+    state = await stack.handle(call_id).query(CallWorkflow.state)
+    assert all(s.calcom_reservation_uid for s in state.segments if s.staff)
+    sim_state = await sim.state()
+    assert sim_state["faults"] == [], "the fault never hit a reservation"
+    assert len(sim_state["reservations"]) == 3
+    steps = local_activities(await stack.handle(call_id).fetch_history())
+    assert steps == ["place_hold", "reserve_segment"]
+
+
+async def test_a_reservation_refused_in_the_one_step_releases_everything(stack, sim):
+    """Cal.com refuses one segment's reservation (taken meanwhile): the caller hears the
+    time is taken, and nothing of the attempt stays behind: no claim, no reservation."""
+    await sim.add_fault(
+        endpoint="POST /v2/slots/reservations", kind="reject", times=1, event_type_id=2004
+    )
+    call_id = unique("reserve-refused")
+    answer = await stack.check(call_id, "Dauerwelle", next_open_day(hour=10), stylist="ben")
+
+    assert answer.outcome == "slot_taken" and not answer.available
+    sim_state = await sim.state()
+    assert sim_state["faults"] == [], "the fault never hit a reservation"
+    assert sim_state["reservations"] == []
+    assert await active_claims(stack.engine, call_id) == []
+    assert local_activities(await stack.handle(call_id).fetch_history())[0] == "place_hold"
+
+
+async def test_a_check_cal_com_fails_once_is_retried_with_the_claim_it_made(stack, sim):
+    """The one step fails when Cal.com fails the check (its claim already made): the
+    retry claims the same hold again, so the caller holds the time once, not twice."""
+    await sim.add_fault(endpoint="/v2/slots", kind="500", times=1)
+    call_id = unique("check-again")
+    held = await stack.check(call_id, "Dauerwelle", next_open_day(hour=10), stylist="carla")
+
+    assert held.available and held.stylist == "Carla"
+    assert (await sim.state())["faults"] == [], "the fault never hit the check"
+    claims = await active_claims(stack.engine, call_id)
+    assert sorted(c.segment_key for c in claims) == ["A", "B", "D"]
+    assert len({c.hold_id for c in claims}) == 1
