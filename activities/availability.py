@@ -30,7 +30,7 @@ from contracts.activities import (
 )
 from contracts.messages import Alternative
 from domain.assignment import free_stylists, nearest_free, staffed
-from domain.availability import FreeTime
+from domain.availability import FreeTime, Interval
 from domain.catalog import Service
 from domain.planning import plan_service
 from observability.metrics import RACE_DETECTIONS
@@ -75,6 +75,26 @@ class Wish:
         return cls([stylist], [k for k in everyone if k != stylist])
 
 
+@dataclass(frozen=True)
+class Offered:
+    """Cal.com's offered ranges for a check's stylists over its salon day, fetched at
+    ``now`` (:meth:`AvailabilityActivities.offered`)."""
+
+    now: datetime
+    zone: ZoneInfo
+    window: Window
+    wish: Wish
+    ranges: dict[int, list[Interval]]
+
+    def free_with(self, service: Service, start: datetime, stylist: str) -> bool:
+        """Does Cal.com offer every staffed segment at ``start`` with ``stylist`` (our
+        own claims left out: the caller's claim decides those)?"""
+        if start <= self.now or stylist not in self.wish.mine:
+            return False
+        free = FreeTime.build(self.ranges, {})
+        return bool(free_stylists(service, start, free, [stylist], zone=self.zone))
+
+
 class AvailabilityActivities:
     def __init__(self, deps: ActivityDeps) -> None:
         self._deps = deps
@@ -85,6 +105,24 @@ class AvailabilityActivities:
     def _ref(self, key: str) -> StylistRef:
         return StylistRef(key=key, name=self._deps.catalog.stylist_name(key))
 
+    async def _offered(
+        self, service: Service, stylists: list[str], window: Window
+    ) -> dict[int, list[Interval]]:
+        """Cal.com's offered ranges over ``window`` per event type of ``stylists``."""
+        segments = service.staffed_segments
+        event_types = sorted({s.hosts[k] for s in segments for k in stylists if k in s.hosts})
+        zone = self._deps.catalog.timezone
+
+        async def offered(et: int) -> list[Interval]:
+            slots = await self._deps.calcom.get_slots(et, window.start, window.end, zone)
+            return [(s.start.astimezone(UTC), s.end.astimezone(UTC)) for s in slots]
+
+        try:
+            ranges = await asyncio.gather(*(offered(et) for et in event_types))
+        except CalcomError as exc:
+            raise to_application_error(exc) from exc
+        return dict(zip(event_types, ranges, strict=True))
+
     async def _free_time(
         self,
         service: Service,
@@ -92,31 +130,22 @@ class AvailabilityActivities:
         window: Window,
         now: datetime,
         exclude_hold_id: str | None,
+        offered: dict[int, list[Interval]] | None = None,
     ) -> FreeTime:
-        """Cal.com's offered ranges per event type of ``stylists`` and their claims."""
-        segments = service.staffed_segments
-        event_types = sorted({s.hosts[k] for s in segments for k in stylists if k in s.hosts})
-        zone = self._deps.catalog.timezone
-
-        async def offered(et: int) -> list[tuple[datetime, datetime]]:
-            slots = await self._deps.calcom.get_slots(et, window.start, window.end, zone)
-            return [(s.start.astimezone(UTC), s.end.astimezone(UTC)) for s in slots]
-
-        try:
-            ranges, claimed = await asyncio.gather(
-                asyncio.gather(*(offered(et) for et in event_types)),
-                store.busy_intervals(
-                    self._deps.engine,
-                    resources=sorted(stylists),
-                    start=window.start,
-                    end=window.end,
-                    now=now,
-                    exclude_hold_id=exclude_hold_id,
-                ),
-            )
-        except CalcomError as exc:
-            raise to_application_error(exc) from exc
-        return FreeTime.build(dict(zip(event_types, ranges, strict=True)), claimed)
+        """Cal.com's offered ranges per event type of ``stylists`` (unless ``offered``
+        already) and their claims, read together."""
+        claims = store.busy_intervals(
+            self._deps.engine,
+            resources=sorted(stylists),
+            start=window.start,
+            end=window.end,
+            now=now,
+            exclude_hold_id=exclude_hold_id,
+        )
+        if offered is not None:
+            return FreeTime.build(offered, await claims)
+        ranges, claimed = await asyncio.gather(self._offered(service, stylists, window), claims)
+        return FreeTime.build(ranges, claimed)
 
     def _nearest(
         self,
@@ -212,12 +241,44 @@ class AvailabilityActivities:
         it)? One ``/v2/slots`` request per event type of those stylists over the salon
         day, their claims read alongside; alternatives from the same data (plus, when
         the stylist asked for is taken, the others' event types for that day)."""
+        return await self._check(inp, None)
+
+    async def offered(self, inp: CheckSlotsInput) -> Offered:
+        """The Cal.com half of :meth:`check_slots` alone: when the claim decides about
+        our own callers (``activities.placing``), Cal.com's ranges are all a free answer
+        needs; :meth:`check_offered` finishes the check from them otherwise."""
         now = datetime.now(UTC)
         zone = self._deps.catalog.zone
         day = inp.start.astimezone(zone).date()
         window = Window.days(day, day, zone, now)
         wish = Wish.of(inp.stylist, self._order(inp.service))
-        free = await self._free_time(inp.service, wish.mine, window, now, inp.exclude_hold_id)
+        ranges = await self._offered(inp.service, wish.mine, window)
+        return Offered(now=now, zone=zone, window=window, wish=wish, ranges=ranges)
+
+    async def check_offered(self, inp: CheckSlotsInput, offered: Offered) -> CheckSlotsResult:
+        """:meth:`check_slots` with Cal.com's ranges fetched already (``offered``)."""
+        return await self._check(inp, offered)
+
+    def ref(self, key: str) -> StylistRef:
+        return self._ref(key)
+
+    async def _check(self, inp: CheckSlotsInput, offered: Offered | None) -> CheckSlotsResult:
+        zone = self._deps.catalog.zone
+        if offered is None:
+            now = datetime.now(UTC)
+            day = inp.start.astimezone(zone).date()
+            window = Window.days(day, day, zone, now)
+            wish = Wish.of(inp.stylist, self._order(inp.service))
+        else:
+            now, window, wish = offered.now, offered.window, offered.wish
+        free = await self._free_time(
+            inp.service,
+            wish.mine,
+            window,
+            now,
+            inp.exclude_hold_id,
+            offered=offered.ranges if offered is not None else None,
+        )
         who = (
             free_stylists(inp.service, inp.start, free, wish.mine, zone=zone)
             if inp.start > now

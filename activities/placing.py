@@ -1,9 +1,10 @@
 """Placing a hold in one step, when the stylist is known before the check (issue 17).
 
-The check (Cal.com's free time plus our claims) and the claim (PostgreSQL's exclusion
-constraint) run together; when the stylist is free and the claim holds, every staffed
-segment is reserved at Cal.com, together. One local activity instead of three rounds of
-them: each round costs the workflow an activation on the caller's path.
+Cal.com's offered time and the claim (PostgreSQL's exclusion constraint) are asked
+together; when Cal.com offers the time and the claim holds, every staffed segment is
+reserved at Cal.com, together. Otherwise the check is finished as ``check_slots`` does.
+One local activity instead of three rounds of them: each round costs the workflow an
+activation on the caller's path.
 
 Retrying the step is safe: the claim is idempotent for its hold id, and the reservations
 come last and never raise. A reservation Cal.com refuses is reported (the workflow
@@ -23,6 +24,7 @@ from temporalio.exceptions import ApplicationError
 from activities.availability import AvailabilityActivities
 from activities.holds import HoldActivities
 from contracts.activities import (
+    CheckSlotsResult,
     PlaceHoldInput,
     PlaceHoldResult,
     ReservationTry,
@@ -47,17 +49,22 @@ class PlaceActivities:
 
     @activity.defn
     async def place_hold(self, inp: PlaceHoldInput) -> PlaceHoldResult:
-        """Check and claim together; reserve when both say yes. A failing check or claim
-        fails the step (after both have finished: nothing runs on after it)."""
-        check, claim = await asyncio.gather(
-            self._availability.check_slots(inp.check),
+        """Ask Cal.com and claim together; reserve when both say yes. Our own claims
+        need not be read for that answer: the claim holding proves no other caller of
+        ours has the time. Otherwise the check is finished from Cal.com's ranges (the
+        claims read, alternatives found) as ``check_slots`` answers. A failing Cal.com
+        request or claim fails the step (after both have finished: nothing runs on)."""
+        offered, claim = await asyncio.gather(
+            self._availability.offered(inp.check),
             self._holds.acquire_claims(inp.claim),
             return_exceptions=True,
         )
-        check, claim = _result(check), _result(claim)
-        free = check.free and any(c.key == inp.stylist for c in check.candidates)
-        if not (free and claim.acquired):
+        offered, claim = _result(offered), _result(claim)
+        service, start = inp.check.service, inp.check.start
+        if not (claim.acquired and offered.free_with(service, start, inp.stylist)):
+            check = await self._availability.check_offered(inp.check, offered)
             return PlaceHoldResult(check=check, claim=claim)
+        check = CheckSlotsResult(free=True, candidates=[self._availability.ref(inp.stylist)])
         staffed = [s for s in inp.claim.segments if s.staff]
         tries = await asyncio.gather(
             *(self._reserve(inp.claim.hold_id, s, inp.claim.expires_at) for s in staffed)

@@ -12,6 +12,7 @@ exactly, since one wrong letter there is a different word.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -96,11 +97,14 @@ def content_words(text: str, extra_fillers: frozenset[str] = frozenset()) -> lis
 
 def _keys(spellings: Iterable[str]) -> list[tuple[str, str]]:
     """(folded key without spaces, original spelling) for each name or alias."""
-    out: list[tuple[str, str]] = []
-    for spelling in spellings:
-        words = content_words(spelling) or fold(spelling).split()
-        out.append(("".join(words), spelling))
-    return out
+    return [(_key(spelling), spelling) for spelling in spellings]
+
+
+@functools.lru_cache(maxsize=4096)
+def _key(spelling: str) -> str:
+    """A catalog spelling's folded key (the same few names on every request: cached)."""
+    words = content_words(spelling) or fold(spelling).split()
+    return "".join(words)
 
 
 def _spans(words: list[str]) -> list[str]:
@@ -131,10 +135,15 @@ def best_match(
     if not words:
         return None
     spans = _spans(words)
+    keyed = [(item, _keys(spellings)) for item, spellings in entries]
+    # Exact first: a fuzzy ratio is 1.0 only for the same string, so when some key is
+    # said exactly, no fuzzy score can rank above it and none need be computed.
+    said = set(spans)
+    exact = [(item, keys) for item, keys in keyed if any(k in said for k, _ in keys)]
     best: tuple[float, int, tuple[T, str, float]] | None = None
-    for item, spellings in entries:
-        for key, spelling in _keys(spellings):
-            score = _score(key, spans)
+    for item, keys in exact or keyed:
+        for key, spelling in keys:
+            score = 1.0 if key in said else None if exact else _score(key, spans)
             if score is None:
                 continue
             rank = (score, len(key))

@@ -18,15 +18,15 @@ Appointments are recorded by :mod:`store.appointments`, Cal.com bookings made el
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, func, insert, or_, select, text, update
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from store import models
 from store.appointments import AppointmentRecord, insert_appointment
 from store.db import single_statements
 from store.models import BOOKED, EXPIRED, HELD, RELEASED, claims, outside_bookings
@@ -117,33 +117,12 @@ def _row(r) -> ClaimRow:  # type: ignore[no-untyped-def]
     )
 
 
-# One transaction-scoped advisory lock per stylist, taken in sorted order before claiming.
-# Without it, concurrent inserts of overlapping claims wait for each other inside the
-# exclusion constraint's check and deadlock (PostgreSQL detects that only after its
-# deadlock_timeout, 1 s, once per pair: fifty callers for one time ran into the 10 s
-# statement timeout). With it they take turns per stylist; the constraint still decides.
-_LOCK_RESOURCES = text(
-    "SELECT pg_advisory_xact_lock(hashtextextended(r, 0)) "
-    "FROM unnest(CAST(:resources AS text[])) WITH ORDINALITY AS u(r, i) ORDER BY i"
-)
-
-
-async def _lock_resources(conn: AsyncConnection, specs: Sequence[ClaimSpec]) -> None:
-    """Take the claim locks of the stylists of ``specs`` (sorted: no lock-order deadlock)."""
-    await conn.execute(_LOCK_RESOURCES, {"resources": sorted({s.resource for s in specs})})
-
-
-async def _sweep_expired(conn: AsyncConnection, specs: Sequence[ClaimSpec], now: datetime) -> None:
-    """Mark held claims past their expiry on the wanted time as expired."""
-    await conn.execute(
-        update(claims)
-        .where(
-            claims.c.status == HELD,
-            claims.c.expires_at <= now,
-            or_(*(and_(claims.c.resource == s.resource, _overlaps(s.start, s.end)) for s in specs)),
-        )
-        .values(status=EXPIRED, updated_at=func.now())
-    )
+# Claiming takes one transaction-scoped advisory lock per stylist, in sorted order, before
+# inserting (the database function acquire_hold, migration 0005). Without it, concurrent
+# inserts of overlapping claims wait for each other inside the exclusion constraint's
+# check and deadlock (PostgreSQL detects that only after its deadlock_timeout, 1 s, once
+# per pair: fifty callers for one time ran into the 10 s statement timeout). With it they
+# take turns per stylist; the constraint still decides.
 
 
 async def _conflicts(
@@ -177,6 +156,11 @@ async def _conflicts(
         ]
 
 
+_ACQUIRE_HOLD = text(
+    "SELECT acquire_hold(:hold_id, :call_id, CAST(:claims AS jsonb), :expires_at, :now)"
+)
+
+
 async def acquire_hold(
     engine: AsyncEngine,
     *,
@@ -187,43 +171,50 @@ async def acquire_hold(
     now: datetime,
 ) -> AcquireResult:
     """Claim every segment, all or none. Idempotent for a retried ``hold_id``: the unique
-    (hold_id, segment_key) rejects the second insert and the stored hold answers."""
+    (hold_id, segment_key) rejects the second insert and the stored hold answers.
+
+    One statement, the database function ``acquire_hold`` (migration 0005): the stylists'
+    locks (above), the sweep of expired claims, the insert, in one round
+    trip on the caller's path instead of five. The exclusion constraint decides."""
     specs = sorted(claims, key=lambda s: (s.resource, s.start))
     if not specs:
         return AcquireResult(acquired=True)
-    rows = [
-        {
-            "hold_id": hold_id,
-            "call_id": call_id,
-            "segment_key": s.segment_key,
-            "resource": s.resource,
-            "calcom_event_type_id": s.calcom_event_type_id,
-            "start_at": s.start,
-            "end_at": s.end,
-            "status": HELD,
-            "expires_at": expires_at,
-        }
-        for s in specs
-    ]
+    wanted = json.dumps(
+        [
+            {
+                "segment_key": s.segment_key,
+                "resource": s.resource,
+                "event_type": s.calcom_event_type_id,
+                "start": s.start.isoformat(),
+                "end": s.end.isoformat(),
+            }
+            for s in specs
+        ]
+    )
+    params = {
+        "hold_id": hold_id,
+        "call_id": call_id,
+        "claims": wanted,
+        "expires_at": expires_at,
+        "now": now,
+    }
     for attempt in range(5):
         try:
-            async with engine.begin() as conn:
-                await _lock_resources(conn, specs)
-                await _sweep_expired(conn, specs, now)
-                await conn.execute(insert(models.claims), rows)
-            return AcquireResult(acquired=True)
-        except IntegrityError as exc:
-            if _sqlstate(exc) == UNIQUE_VIOLATION:  # this hold was placed already (a retry)
-                return AcquireResult(acquired=is_active(await get_hold(engine, hold_id), now))
-            if _sqlstate(exc) != EXCLUSION_VIOLATION:
+            async with single_statements(engine).connect() as conn:
+                outcome = (await conn.execute(_ACQUIRE_HOLD, params)).scalar_one()
+        except DBAPIError as exc:
+            if _sqlstate(exc) not in (DEADLOCK_DETECTED, SERIALIZATION_FAILURE):
                 raise
+            outcome = "retry"
+        if outcome == "acquired":
+            return AcquireResult(acquired=True)
+        if outcome == "placed":  # this hold was placed already (a retry)
+            return AcquireResult(acquired=is_active(await get_hold(engine, hold_id), now))
+        if outcome == "conflict":
             conflicts = await _conflicts(engine, specs, now, hold_id)
             if conflicts:
                 return AcquireResult(acquired=False, conflicts=conflicts)
             # The blocker went away between our insert and the read: try again.
-        except DBAPIError as exc:
-            if _sqlstate(exc) not in (DEADLOCK_DETECTED, SERIALIZATION_FAILURE):
-                raise
         await asyncio.sleep(0.01 * (attempt + 1))
     conflicts = await _conflicts(engine, specs, now, hold_id)
     return AcquireResult(acquired=False, conflicts=conflicts)

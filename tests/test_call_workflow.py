@@ -351,3 +351,23 @@ async def test_a_check_cal_com_fails_once_is_retried_with_the_claim_it_made(stac
     claims = await active_claims(stack.engine, call_id)
     assert sorted(c.segment_key for c in claims) == ["A", "B", "D"]
     assert len({c.hold_id for c in claims}) == 1
+
+
+async def test_a_time_cal_com_does_not_offer_is_taken_with_alternatives_and_no_claim(stack, sim):
+    """The one step claims while it asks Cal.com: when Cal.com no longer offers the time
+    (booked elsewhere), the caller hears alternatives from the same step and the claim
+    it made is released; nothing is reserved."""
+    start = next_open_day(hour=11)
+    await sim.outside_booking(event_type_id=3001, start=start, respect_reservations=False)
+    call_id = unique("outside-first")
+
+    answer = await stack.check(call_id, "Färben", start)
+
+    assert answer.outcome == "slot_taken" and answer.alternatives
+    assert all(a.start != start for a in answer.alternatives)
+    assert await active_claims(stack.engine, call_id) == []
+    assert (await sim.state())["reservations"] == []
+    assert local_activities(await stack.handle(call_id).fetch_history()) == [
+        "place_hold",
+        "release_hold",
+    ]
