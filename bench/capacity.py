@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -30,6 +31,7 @@ class Answers:
     moment: int = 0  # "Einen Moment bitte": not answered within the budget
     other: int = 0
     wall: float = 0.0
+    others: Counter[str] = field(default_factory=Counter)  # what the "other" answers said
 
     def add(self, answer: dict, seconds: float) -> None:
         self.seconds.append(seconds)
@@ -41,6 +43,7 @@ class Answers:
             self.taken += 1
         else:
             self.other += 1
+            self.others[str(answer.get("error") or answer.get("message", ""))[:120]] += 1
 
     @property
     def n(self) -> int:
