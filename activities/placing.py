@@ -1,13 +1,14 @@
-"""Placing a hold in one step, when the stylist is known before the check (issue 17).
+"""Placing a hold in one step (issue 17).
 
-Cal.com's offered time and the claim (PostgreSQL's exclusion constraint) are asked
-together; when Cal.com offers the time and the claim holds, every staffed segment is
-reserved at Cal.com, together. Otherwise the check is finished as ``check_slots`` does.
-One local activity instead of three rounds of them: each round costs the workflow an
-activation on the caller's path.
+With a stylist known before the check, Cal.com's offered time and the claim
+(PostgreSQL's exclusion constraint) are asked together; for "anyone" the check chooses
+and the claim follows. When the stylist is free and the claim holds, every staffed
+segment is reserved at Cal.com, together. One local activity instead of three rounds of
+them: each round costs the workflow an activation on the caller's path.
 
-Retrying the step is safe: the claim is idempotent for its hold id, and the reservations
-come last and never raise. A reservation Cal.com refuses is reported (the workflow
+Retrying the step is safe: the claim is idempotent for its hold id (and not acquired
+when a retried choice fell on another stylist than the first attempt claimed), and the
+reservations come last and never raise. A reservation Cal.com refuses is reported (the workflow
 releases the hold); one Cal.com failed is reported too, and the workflow reserves that
 segment again with its own retries, as it does without this step.
 """
@@ -15,7 +16,6 @@ segment again with its own retries, as it does without this step.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
 from typing import TypeVar
 
 from temporalio import activity
@@ -24,11 +24,13 @@ from temporalio.exceptions import ApplicationError
 from activities.availability import AvailabilityActivities
 from activities.holds import HoldActivities
 from contracts.activities import (
+    AcquireClaimsInput,
     CheckSlotsResult,
     PlaceHoldInput,
     PlaceHoldResult,
     ReservationTry,
     ReserveSegmentInput,
+    segment_views,
 )
 from contracts.failures import SLOT_UNAVAILABLE
 from contracts.messages import SegmentView
@@ -49,32 +51,49 @@ class PlaceActivities:
 
     @activity.defn
     async def place_hold(self, inp: PlaceHoldInput) -> PlaceHoldResult:
-        """Ask Cal.com and claim together; reserve when both say yes. Our own claims
-        need not be read for that answer: the claim holding proves no other caller of
-        ours has the time. Otherwise the check is finished from Cal.com's ranges (the
-        claims read, alternatives found) as ``check_slots`` answers. A failing Cal.com
-        request or claim fails the step (after both have finished: nothing runs on)."""
-        offered, claim = await asyncio.gather(
-            self._availability.offered(inp.check),
-            self._holds.acquire_claims(inp.claim),
-            return_exceptions=True,
-        )
-        offered, claim = _result(offered), _result(claim)
+        """Check, claim, reserve. A stylist known before the check: Cal.com is asked and
+        the claim made together, and when the claim holds our own claims need not be
+        read (it proves them); otherwise the check is finished from Cal.com's ranges as
+        ``check_slots`` answers. "Anyone": the check chooses, the claim is tried with the
+        first free stylist it names (the workflow tries the others). A failing Cal.com
+        request or claim fails the step (after what ran with it has finished)."""
         service, start = inp.check.service, inp.check.start
-        if not (claim.acquired and offered.free_with(service, start, inp.stylist)):
-            check = await self._availability.check_offered(inp.check, offered)
-            return PlaceHoldResult(check=check, claim=claim)
-        check = CheckSlotsResult(free=True, candidates=[self._availability.ref(inp.stylist)])
-        staffed = [s for s in inp.claim.segments if s.staff]
-        tries = await asyncio.gather(
-            *(self._reserve(inp.claim.hold_id, s, inp.claim.expires_at) for s in staffed)
-        )
-        return PlaceHoldResult(check=check, claim=claim, reservations=list(tries))
+        if inp.stylist is None:
+            check = await self._availability.check_slots(inp.check)
+            if not check.free or not check.candidates:
+                return PlaceHoldResult(check=check)
+            key = check.candidates[0].key
+            segments = segment_views(service, start, key)
+            claim = await self._holds.acquire_claims(self._claim(inp, segments))
+        else:
+            key, segments = inp.stylist, segment_views(service, start, inp.stylist)
+            offered, claimed = await asyncio.gather(
+                self._availability.offered(inp.check),
+                self._holds.acquire_claims(self._claim(inp, segments)),
+                return_exceptions=True,
+            )
+            offered, claim = _result(offered), _result(claimed)
+            if claim.acquired and offered.free_with(service, start, key):
+                check = CheckSlotsResult(free=True, candidates=[self._availability.ref(key)])
+            else:
+                check = await self._availability.check_offered(inp.check, offered)
+        placed = PlaceHoldResult(check=check, stylist=key, segments=segments, claim=claim)
+        if not (check.free and claim.acquired):
+            return placed
+        staffed = [s for s in segments if s.staff]
+        tries = await asyncio.gather(*(self._reserve(inp, s) for s in staffed))
+        return placed.model_copy(update={"reservations": list(tries)})
 
-    async def _reserve(self, hold_id: str, seg: SegmentView, until: datetime) -> ReservationTry:
+    @staticmethod
+    def _claim(inp: PlaceHoldInput, segments: list[SegmentView]) -> AcquireClaimsInput:
+        return AcquireClaimsInput(
+            hold_id=inp.hold_id, call_id=inp.call_id, segments=segments, expires_at=inp.expires_at
+        )
+
+    async def _reserve(self, inp: PlaceHoldInput, seg: SegmentView) -> ReservationTry:
         try:
             made = await self._holds.reserve_segment(
-                ReserveSegmentInput(hold_id=hold_id, segment=seg, until=until)
+                ReserveSegmentInput(hold_id=inp.hold_id, segment=seg, until=inp.expires_at)
             )
         except Exception as exc:  # reported, never raised: the claim is already ours
             if isinstance(exc, ApplicationError) and exc.type == SLOT_UNAVAILABLE:

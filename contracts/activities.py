@@ -18,6 +18,7 @@ from temporalio import activity
 from contracts.appointments import AppointmentView, CallerKnown, LookupCaller
 from contracts.messages import Alternative, Customer, SegmentView
 from domain.catalog import Service
+from domain.planning import plan_service
 
 ReleaseOutcome = Literal["released", "expired", "lost", "superseded", "failed", "cancelled"]
 
@@ -100,12 +101,15 @@ class ReserveSegmentResult(_Arg):
 
 
 class PlaceHoldInput(_Arg):
-    """Check, claim and reserve in one step, for a stylist known before the check: the
-    check must leave out the hold being placed (``check.exclude_hold_id`` is its id)."""
+    """Check, claim and reserve in one step. ``stylist``: the one stylist the hold can be
+    with, known before the check (the check and the claim run together); None: the check
+    chooses, and the claim is tried with the first free stylist it names."""
 
-    stylist: str  # the key of the one stylist the hold can be with
-    check: CheckSlotsInput
-    claim: AcquireClaimsInput
+    stylist: str | None
+    check: CheckSlotsInput  # its exclude_hold_id is ``hold_id``: the hold does not block
+    hold_id: str
+    call_id: str
+    expires_at: datetime  # decided by the workflow: the one source of the hold's expiry
 
 
 class ReservationTry(_Arg):
@@ -119,9 +123,33 @@ class ReservationTry(_Arg):
 
 class PlaceHoldResult(_Arg):
     check: CheckSlotsResult
-    claim: AcquireClaimsResult
-    # Tried only when the check found the stylist free and the claim holds; in plan order.
+    stylist: str | None = None  # whom the claim was tried with (None: not tried)
+    segments: list[SegmentView] = Field(default_factory=list)  # the plan with them
+    claim: AcquireClaimsResult | None = None
+    # Tried only when the stylist is free and the claim holds; in plan order.
     reservations: list[ReservationTry] = Field(default_factory=list)
+
+
+def segment_views(
+    service: Service, start: datetime, stylist: str | None = None
+) -> list[SegmentView]:
+    """The service planned at ``start`` with ``stylist`` (None: the service's first);
+    empty when that stylist cannot do the whole service."""
+    if stylist is not None and stylist not in service.stylists:
+        return []
+    plan = plan_service(service, start, stylist)
+    return [
+        SegmentView(
+            key=s.key,
+            name=s.name,
+            start=s.start,
+            end=s.end,
+            staff=s.staff,
+            resource=s.resource,
+            calcom_event_type_id=s.calcom_event_type_id,
+        )
+        for s in plan.segments
+    ]
 
 
 class RecordDegradedHoldInput(_Arg):

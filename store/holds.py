@@ -171,7 +171,8 @@ async def acquire_hold(
     now: datetime,
 ) -> AcquireResult:
     """Claim every segment, all or none. Idempotent for a retried ``hold_id``: the unique
-    (hold_id, segment_key) rejects the second insert and the stored hold answers.
+    (hold_id, segment_key) rejects the second insert and the stored hold answers (acquired
+    when it is active and holds exactly the wanted claims).
 
     One statement, the database function ``acquire_hold`` (migration 0005): the stylists'
     locks (above), the sweep of expired claims, the insert, in one round
@@ -209,7 +210,13 @@ async def acquire_hold(
         if outcome == "acquired":
             return AcquireResult(acquired=True)
         if outcome == "placed":  # this hold was placed already (a retry)
-            return AcquireResult(acquired=is_active(await get_hold(engine, hold_id), now))
+            placed = await get_hold(engine, hold_id)
+            # Ours only if the retry wants what the first attempt claimed (a retried
+            # choice may have fallen on another stylist: then it is not acquired).
+            same = {(c.segment_key, c.resource, c.start, c.end) for c in placed} == {
+                (s.segment_key, s.resource, s.start, s.end) for s in specs
+            }
+            return AcquireResult(acquired=same and is_active(placed, now))
         if outcome == "conflict":
             conflicts = await _conflicts(engine, specs, now, hold_id)
             if conflicts:

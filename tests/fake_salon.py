@@ -59,9 +59,9 @@ class FakeSalon:
 
     def seed_appointment(self, appointment_id: str, service: Any, start: datetime) -> None:
         """An appointment booked earlier, with accepted bookings for its staffed segments."""
+        from contracts.activities import segment_views
         from contracts.appointments import AppointmentView
         from contracts.messages import Customer
-        from workflows.holding import segment_views
 
         segments = []
         for seg in segment_views(service, start):
@@ -135,27 +135,52 @@ class FakeSalon:
         async def place_hold(inp: acts.PlaceHoldInput) -> acts.PlaceHoldResult:
             """The three steps above, as the real one runs them (their gates hold it)."""
             await salon._step("place_hold")
-            check, claim = await asyncio.gather(check_slots(inp.check), acquire_claims(inp.claim))
+            service, start = inp.check.service, inp.check.start
+
+            def claim_with(key: str) -> acts.AcquireClaimsInput:
+                segments = acts.segment_views(service, start, key)
+                return acts.AcquireClaimsInput(
+                    hold_id=inp.hold_id,
+                    call_id=inp.call_id,
+                    segments=segments,
+                    expires_at=inp.expires_at,
+                )
+
+            if inp.stylist is None:
+                check = await check_slots(inp.check)
+                if not check.free:
+                    return acts.PlaceHoldResult(check=check)
+                wanted = claim_with(check.candidates[0].key)
+                claim = await acquire_claims(wanted)
+            else:
+                wanted = claim_with(inp.stylist)
+                check, claim = await asyncio.gather(check_slots(inp.check), acquire_claims(wanted))
+            placed = acts.PlaceHoldResult(
+                check=check,
+                stylist=wanted.segments[0].resource,
+                segments=wanted.segments,
+                claim=claim,
+            )
             if not (check.free and claim.acquired):
-                return acts.PlaceHoldResult(check=check, claim=claim)
-            staffed = [s for s in inp.claim.segments if s.staff]
+                return placed
+            staffed = [s for s in wanted.segments if s.staff]
             made = await asyncio.gather(
                 *(
                     reserve_segment(
                         acts.ReserveSegmentInput(
-                            hold_id=inp.claim.hold_id, segment=s, until=inp.claim.expires_at
+                            hold_id=inp.hold_id, segment=s, until=inp.expires_at
                         )
                     )
                     for s in staffed
                 )
             )
-            return acts.PlaceHoldResult(
-                check=check,
-                claim=claim,
-                reservations=[
-                    acts.ReservationTry(key=s.key, reservation_uid=r.reservation_uid)
-                    for s, r in zip(staffed, made, strict=True)
-                ],
+            return placed.model_copy(
+                update={
+                    "reservations": [
+                        acts.ReservationTry(key=s.key, reservation_uid=r.reservation_uid)
+                        for s, r in zip(staffed, made, strict=True)
+                    ]
+                }
             )
 
         @activity.defn(name="record_degraded_hold")

@@ -149,7 +149,11 @@ async def stylist_next_free(stack: CallStack, sim: SimControl, call_id: str) -> 
         pair = [f"{call_id}-{attempt}", f"{call_id}-{attempt}-rival"]
         await asyncio.gather(*(stack.check(c, "Herrenhaarschnitt", start) for c in pair))
         histories = [await stack.handle(c).fetch_history() for c in pair]
-        tried = [local_activities(h).count("acquire_claims") for h in histories]
+        # Claims tried: in the one-step placement (place_hold), then one by one.
+        tried = [
+            sum(local_activities(h).count(step) for step in ("place_hold", "acquire_claims"))
+            for h in histories
+        ]
         winner = next((c for c, n in zip(pair, tried, strict=True) if n > 1), None)
         for c in pair:
             if c != winner:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -174,6 +175,20 @@ async def test_acquire_is_idempotent_for_a_retried_hold_id(engine):
     )
     assert first.acquired and second.acquired
     assert len(await store.get_hold(engine, "h-retry")) == 1
+
+
+async def test_a_retried_hold_id_that_wants_other_time_is_not_acquired(engine):
+    """A retried placement for "anyone" may choose another stylist than its first attempt
+    claimed: the hold id's claims are not what it wants, so it must not count as held."""
+    start = next_open_day(hour=9)
+    [spec] = specs_for("Föhnen", start)
+    kwargs: dict[str, Any] = dict(hold_id="h-moved", call_id="c-1", expires_at=LATER, now=NOW)
+    assert (await store.acquire_hold(engine, claims=[spec], **kwargs)).acquired
+    other = dataclasses.replace(spec, resource=spec.resource + "-other")
+    again = await store.acquire_hold(engine, claims=[other], **kwargs)
+
+    assert not again.acquired
+    assert [c.resource for c in await store.get_hold(engine, "h-moved")] == [spec.resource]
 
 
 async def test_extend_keeps_a_live_hold(engine):

@@ -18,11 +18,10 @@ from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 
 with workflow.unsafe.imports_passed_through():
     from contracts import activities as acts
-    from contracts.activities import ReleaseOutcome
+    from contracts.activities import ReleaseOutcome, segment_views
     from contracts.failures import SLOT_UNAVAILABLE
     from contracts.messages import Alternative, CallInput, CheckAvailability, SegmentView
     from domain.catalog import Service
-    from domain.planning import plan_service
     from workflows.activity_options import CLEANUP, CRITICAL_PATH, METRICS
 
 # Patch ids (issue 17), when the stylist is known: the check and the claim run together;
@@ -101,28 +100,6 @@ def is_slot_unavailable(exc: BaseException) -> bool:
     return isinstance(cause, ApplicationError) and cause.type == SLOT_UNAVAILABLE
 
 
-def segment_views(
-    service: Service, start: datetime, stylist: str | None = None
-) -> list[SegmentView]:
-    """The service planned at ``start`` with ``stylist`` (None: the service's first);
-    empty when that stylist cannot do the whole service."""
-    if stylist is not None and stylist not in service.stylists:
-        return []
-    plan = plan_service(service, start, stylist)
-    return [
-        SegmentView(
-            key=s.key,
-            name=s.name,
-            start=s.start,
-            end=s.end,
-            staff=s.staff,
-            resource=s.resource,
-            calcom_event_type_id=s.calcom_event_type_id,
-        )
-        for s in plan.segments
-    ]
-
-
 class HoldSteps:
     """The hold steps of one call; ``failures`` collects what failed for the log."""
 
@@ -150,21 +127,20 @@ class HoldSteps:
         what was taken if the slot turns out to be someone else's. ``prefer``: for a
         caller without a wish, the stylist to take first when free (the one they heard).
 
-        When the stylist is known before the check (asked for by name, or the service's
-        only one) and no earlier hold is to be left out, the check and the claim run
-        together, and the reservations right after them in the same local activity
-        (:meth:`_place_in_one`). Workflows from before those patches keep their order:
-        the check and the claim as two local activities (:meth:`_place_together`), or
-        before that one after the other."""
+        When no earlier hold is to be left out, everything up to the first stylist's
+        reservations runs as one local activity (:meth:`_place_in_one`); with a stylist
+        known before the check (asked for by name, or the service's only one) its check
+        and claim run together. Workflows from before those patches keep their order: a
+        known stylist's check and claim as two local activities at once
+        (:meth:`_place_together`), or before that one after the other."""
         service = req.service
         known = self._known_stylist(req)
         in_one = workflow.patched(PLACE_IN_ONE)
         together = in_one or workflow.patched(CHECK_WITH_CLAIM)
-        if known is not None and exclude_hold_id is None:
-            if in_one:
-                return await self._place_in_one(req, known, prefer)
-            if together:
-                return await self._place_together(req, known, prefer)
+        if exclude_hold_id is None and in_one:
+            return await self._place_in_one(req, known, prefer)
+        if known is not None and exclude_hold_id is None and together:
+            return await self._place_together(req, known, prefer)
         check = await self._check(req, prefer, exclude_hold_id)
         if check is None:
             return Placed(None, "failed")
@@ -174,15 +150,24 @@ class HoldSteps:
             )
         # A check without candidates (recorded before stylists existed): the service's own.
         candidates = check.candidates or [acts.StylistRef(key=service.stylists[0])]
-        stage = "claim"
+        return await self._claim_candidates(req, candidates, "claim", exclude_hold_id)
+
+    async def _claim_candidates(
+        self,
+        req: CheckAvailability,
+        candidates: list[acts.StylistRef],
+        stage: str,
+        exclude_hold_id: str | None,
+    ) -> Placed:
+        """Claim and reserve with each free candidate in turn until one can be had."""
         for candidate in candidates:
-            if candidate.key not in service.stylists:
+            if candidate.key not in req.service.stylists:
                 continue
             tried = await self._claim_and_reserve(req, candidate)
             if tried.hold is not None or tried.outcome == "failed":
                 return tried
             stage = tried.stage
-        return await self._taken(service, req.start, req.stylist, stage, exclude_hold_id)
+        return await self._taken(req.service, req.start, req.stylist, stage, exclude_hold_id)
 
     async def _claim_and_reserve(self, req: CheckAvailability, who: acts.StylistRef) -> Placed:
         """Claim every staffed segment with ``who``, then reserve them at Cal.com. Ends
@@ -252,30 +237,52 @@ class HoldSteps:
             return req.stylist if req.stylist in stylists else None
         return stylists[0] if len(stylists) == 1 else None
 
-    async def _place_in_one(self, req: CheckAvailability, key: str, prefer: str | None) -> Placed:
-        """Check, claim and reserve with the stylist ``key`` in one local activity
-        (``place_hold``): what :meth:`_place_together` does, one activation sooner. A
+    async def _place_in_one(
+        self, req: CheckAvailability, key: str | None, prefer: str | None
+    ) -> Placed:
+        """Check, claim and reserve in one local activity (``place_hold``): with the
+        stylist ``key`` (check and claim together), or for "anyone" with the first free
+        stylist the check names; the others are tried as :meth:`place` tries them. A
         reservation Cal.com failed (not refused) is made again by :meth:`_reserve`."""
-        segments = segment_views(req.service, req.start, key)
         now, expires_at, hold_id = self._new_hold()
         placed = await self.local(
             acts.place_hold,
             acts.PlaceHoldInput(
                 stylist=key,
                 check=self._check_input(req, prefer, hold_id),
-                claim=self._claim_input(hold_id, segments, expires_at),
+                hold_id=hold_id,
+                call_id=self._inp.call_id,
+                expires_at=expires_at,
             ),
             summary=f"Cal.com free time, claim and reserve: {req.service.name}",
         )
         if placed is None:  # failed for good: the claim may be ours
             await self.release(hold_id, [], "failed")
             return Placed(None, "failed")
-        who = await self._settle(req, key, hold_id, placed.check, placed.claim)
-        if isinstance(who, Placed):
-            return who
-        return await self._reserve(
-            req, who, segments, hold_id, expires_at, now, made=placed.reservations
+        check, claim = placed.check, placed.claim
+        if key is not None and claim is not None:  # the stylist known before the check
+            who = await self._settle(req, key, hold_id, check, claim)
+            if isinstance(who, Placed):
+                return who
+            return await self._reserve(
+                req, who, placed.segments, hold_id, expires_at, now, made=placed.reservations
+            )
+        if not check.free or placed.stylist is None or claim is None:
+            return Placed(
+                None, "slot_taken", "check", list(check.alternatives), day_full=check.day_full
+            )
+        first = next(c for c in check.candidates if c.key == placed.stylist)
+        rest = [c for c in check.candidates if c.key != placed.stylist]
+        if not claim.acquired:
+            if not claim.conflicting_calls:  # a retry's choice fell on another stylist
+                await self.release(hold_id, [], "failed")
+            return await self._claim_candidates(req, rest, "claim", None)
+        tried = await self._reserve(
+            req, first, placed.segments, hold_id, expires_at, now, made=placed.reservations
         )
+        if tried.hold is not None:
+            return tried
+        return await self._claim_candidates(req, rest, tried.stage, None)
 
     async def _place_together(self, req: CheckAvailability, key: str, prefer: str | None) -> Placed:
         """Check and claim at once with the stylist ``key``: the claim is guarded by the
