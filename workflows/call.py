@@ -84,6 +84,7 @@ class CallWorkflow(ExistingAppointments):
         """Wait for the call's messages; release the hold when its timer fires or an
         outside booking takes it. Close when the call is over and no booking runs (or
         after the lifetime cap), releasing whatever is still held."""
+        self._steps.in_one()  # the code version of this run, before any message needs it
         self._publish()
         deadline = workflow.now() + timedelta(seconds=inp.lifetime_seconds)
         try:

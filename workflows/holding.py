@@ -106,6 +106,17 @@ class HoldSteps:
     def __init__(self, inp: CallInput) -> None:
         self._inp = inp
         self.failures: list[Step] = []
+        self._in_one: bool | None = None
+
+    def in_one(self) -> bool:
+        """Does this run place holds in one local activity (patch ``place-in-one``)?
+        Asked once per run, as early as the run starts (``CallWorkflow.run``): its marker
+        and the change-version search attribute then go with the call's first workflow
+        task (``call_started``), not with the caller's first check. A run from before the
+        patch answers False throughout."""
+        if self._in_one is None:
+            self._in_one = workflow.patched(PLACE_IN_ONE)
+        return self._in_one
 
     async def local(self, fn: Any, arg: Any, *, summary: str) -> Any:
         """Run a short step as a local activity; ``None`` when it failed for good."""
@@ -135,7 +146,7 @@ class HoldSteps:
         (:meth:`_place_together`), or before that one after the other."""
         service = req.service
         known = self._known_stylist(req)
-        in_one = workflow.patched(PLACE_IN_ONE)
+        in_one = self.in_one()
         together = in_one or workflow.patched(CHECK_WITH_CLAIM)
         if exclude_hold_id is None and in_one:
             return await self._place_in_one(req, known, prefer)
