@@ -77,7 +77,7 @@ class PlaceActivities:
                 check = CheckSlotsResult(free=True, candidates=[self._availability.ref(key)])
             else:
                 check = await self._availability.check_offered(inp.check, offered)
-        placed = PlaceHoldResult(check=check, stylist=key, segments=segments, claim=claim)
+        placed = PlaceHoldResult(check=check, stylist=key, claim=claim)
         if not (check.free and claim.acquired):
             return placed
         staffed = [s for s in segments if s.staff]

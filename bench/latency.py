@@ -46,6 +46,18 @@ class Figures:
     api_cpu_ms: float  # per operation, all API processes together
     calcom_requests: float  # per operation
 
+    @classmethod
+    def merge(cls, parts: list[Figures]) -> Figures:
+        """Several batches of the same operation as one (per-operation figures weighted
+        by each batch's size)."""
+        seconds = [s for p in parts for s in p.seconds]
+        n = max(len(seconds), 1)
+
+        def mean(field: str) -> float:
+            return sum(getattr(p, field) * len(p.seconds) for p in parts) / n
+
+        return cls(seconds, mean("worker_cpu_ms"), mean("api_cpu_ms"), mean("calcom_requests"))
+
     @property
     def p50(self) -> float:
         return pct(self.seconds, 0.5)
@@ -193,6 +205,13 @@ async def floors(stack: Stack, segments: int, n: int) -> dict[str, list[float]]:
             client, CHECK_ROUNDS[segments], n, with_start=True
         ),
     }
+
+
+def merge_floors(parts: list[dict[str, list[float]]]) -> dict[str, list[float]]:
+    """Rounds of :func:`floors` as one: times pooled, the CPU per update averaged."""
+    merged = {key: [t for p in parts for t in p[key]] for key in parts[0]}
+    merged["worker cpu ms"] = [sum(p["worker cpu ms"][0] for p in parts) / len(parts)]
+    return merged
 
 
 async def check_perm(retell: Any, call_id: str, start: datetime, zone: Any) -> dict[str, Any]:

@@ -124,7 +124,6 @@ class ReservationTry(_Arg):
 class PlaceHoldResult(_Arg):
     check: CheckSlotsResult
     stylist: str | None = None  # whom the claim was tried with (None: not tried)
-    segments: list[SegmentView] = Field(default_factory=list)  # the plan with them
     claim: AcquireClaimsResult | None = None
     # Tried only when the stylist is free and the claim holds; in plan order.
     reservations: list[ReservationTry] = Field(default_factory=list)

@@ -158,7 +158,6 @@ class FakeSalon:
             placed = acts.PlaceHoldResult(
                 check=check,
                 stylist=wanted.segments[0].resource,
-                segments=wanted.segments,
                 claim=claim,
             )
             if not (check.free and claim.acquired):

@@ -271,12 +271,16 @@ class HoldSteps:
             await self.release(hold_id, [], "failed")
             return Placed(None, "failed")
         check, claim = placed.check, placed.claim
+
+        def segments(key: str) -> list[SegmentView]:  # as the step planned them
+            return segment_views(req.service, req.start, key)
+
         if key is not None and claim is not None:  # the stylist known before the check
             who = await self._settle(req, key, hold_id, check, claim)
             if isinstance(who, Placed):
                 return who
             return await self._reserve(
-                req, who, placed.segments, hold_id, expires_at, now, made=placed.reservations
+                req, who, segments(key), hold_id, expires_at, now, made=placed.reservations
             )
         if not check.free or placed.stylist is None or claim is None:
             return Placed(
@@ -289,7 +293,7 @@ class HoldSteps:
                 await self.release(hold_id, [], "failed")
             return await self._claim_candidates(req, rest, "claim", None)
         tried = await self._reserve(
-            req, first, placed.segments, hold_id, expires_at, now, made=placed.reservations
+            req, first, segments(first.key), hold_id, expires_at, now, made=placed.reservations
         )
         if tried.hold is not None:
             return tried
