@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from bench.capacity import Answers, Pool
 from bench.slots import date_args
-from bench.stack import Infra, Stack, running_services, start_simulator
+from bench.stack import HORIZON, Infra, Stack, running_services, start_simulator
 
 LIMIT = 120
 BURST = 60  # the defaults of CALCOM_RATE_LIMIT_PER_MINUTE and CALCOM_RATE_BURST
@@ -35,7 +35,7 @@ async def shared_limit(infra: Infra, pool: Pool, *, seconds: float, rate: float)
     env = {
         "CALCOM_RATE_LIMIT_PER_MINUTE": str(LIMIT),
         "CALCOM_RATE_BURST": str(BURST),
-        "BOOKING_HORIZON_DAYS": "365",
+        **HORIZON,
     }
     with running_services(
         infra, workers=2, apis=1, simulator=limited, env=env, name="limited-"

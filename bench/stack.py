@@ -46,6 +46,11 @@ UNTHROTTLED = {
 }
 
 
+# The services see two years ahead, so a whole run's bookings fit on distinct times (one
+# Slots cursor for the whole run hands them out: about 15 months of the demo salon).
+HORIZON = {"BOOKING_HORIZON_DAYS": "730"}
+
+
 @dataclass
 class Simulator:
     """A simulator process: its URL, the API key it accepts, its controls."""
