@@ -60,9 +60,10 @@ class PlaceActivities:
         service, start = inp.check.service, inp.check.start
         if inp.stylist is None:
             check = await self._availability.check_slots(inp.check)
-            if not check.free or not check.candidates:
+            # The first free stylist the request's service knows (its catalog may be older).
+            key = next((c.key for c in check.candidates if c.key in service.stylists), None)
+            if not check.free or key is None:
                 return PlaceHoldResult(check=check)
-            key = check.candidates[0].key
             segments = segment_views(service, start, key)
             claim = await self._holds.acquire_claims(self._claim(inp, segments))
         else:

@@ -282,10 +282,12 @@ class HoldSteps:
             return await self._reserve(
                 req, who, segments(key), hold_id, expires_at, now, made=placed.reservations
             )
-        if not check.free or placed.stylist is None or claim is None:
+        if not check.free:
             return Placed(
                 None, "slot_taken", "check", list(check.alternatives), day_full=check.day_full
             )
+        if placed.stylist is None or claim is None:  # none of them is this service's now
+            return await self._claim_candidates(req, list(check.candidates), "claim", None)
         first = next(c for c in check.candidates if c.key == placed.stylist)
         rest = [c for c in check.candidates if c.key != placed.stylist]
         if not claim.acquired:
