@@ -12,7 +12,7 @@ segments of any length, at any minute); who takes it and which starts to offer b
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -77,21 +77,21 @@ class Wish:
 
 @dataclass(frozen=True)
 class Offered:
-    """Cal.com's offered ranges for a check's stylists over its salon day, fetched at
-    ``now`` (:meth:`AvailabilityActivities.offered`)."""
+    """What a check is about (its salon day from ``now``, whose time) and Cal.com's
+    offered ranges for it, once fetched (:meth:`AvailabilityActivities.offered`)."""
 
     now: datetime
     zone: ZoneInfo
     window: Window
     wish: Wish
-    ranges: dict[int, list[Interval]]
+    ranges: dict[int, list[Interval]] | None = None  # None: not fetched yet
 
     def free_with(self, service: Service, start: datetime, stylist: str) -> bool:
         """Does Cal.com offer every staffed segment at ``start`` with ``stylist`` (our
         own claims left out: the caller's claim decides those)?"""
         if start <= self.now or stylist not in self.wish.mine:
             return False
-        free = FreeTime.build(self.ranges, {})
+        free = FreeTime.build(self.ranges or {}, {})
         return bool(free_stylists(service, start, free, [stylist], zone=self.zone))
 
 
@@ -102,7 +102,7 @@ class AvailabilityActivities:
     def _order(self, service: Service) -> list[str]:
         return self._deps.catalog.in_catalog_order(service.stylists)
 
-    def _ref(self, key: str) -> StylistRef:
+    def ref(self, key: str) -> StylistRef:
         return StylistRef(key=key, name=self._deps.catalog.stylist_name(key))
 
     async def _offered(
@@ -241,43 +241,34 @@ class AvailabilityActivities:
         it)? One ``/v2/slots`` request per event type of those stylists over the salon
         day, their claims read alongside; alternatives from the same data (plus, when
         the stylist asked for is taken, the others' event types for that day)."""
-        return await self._check(inp, None)
+        return await self._check(inp, self._scope(inp))
+
+    def _scope(self, inp: CheckSlotsInput) -> Offered:
+        """The check's salon day (from now) and whose time it is about, nothing fetched."""
+        now = datetime.now(UTC)
+        zone = self._deps.catalog.zone
+        day = inp.start.astimezone(zone).date()
+        window = Window.days(day, day, zone, now)
+        return Offered(now, zone, window, Wish.of(inp.stylist, self._order(inp.service)))
 
     async def offered(self, inp: CheckSlotsInput) -> Offered:
         """The Cal.com half of :meth:`check_slots` alone: when the claim decides about
         our own callers (``activities.placing``), Cal.com's ranges are all a free answer
         needs; :meth:`check_offered` finishes the check from them otherwise."""
-        now = datetime.now(UTC)
-        zone = self._deps.catalog.zone
-        day = inp.start.astimezone(zone).date()
-        window = Window.days(day, day, zone, now)
-        wish = Wish.of(inp.stylist, self._order(inp.service))
-        ranges = await self._offered(inp.service, wish.mine, window)
-        return Offered(now=now, zone=zone, window=window, wish=wish, ranges=ranges)
+        scope = self._scope(inp)
+        ranges = await self._offered(inp.service, scope.wish.mine, scope.window)
+        return replace(scope, ranges=ranges)
 
     async def check_offered(self, inp: CheckSlotsInput, offered: Offered) -> CheckSlotsResult:
         """:meth:`check_slots` with Cal.com's ranges fetched already (``offered``)."""
         return await self._check(inp, offered)
 
-    def ref(self, key: str) -> StylistRef:
-        return self._ref(key)
-
-    async def _check(self, inp: CheckSlotsInput, offered: Offered | None) -> CheckSlotsResult:
-        zone = self._deps.catalog.zone
-        if offered is None:
-            now = datetime.now(UTC)
-            day = inp.start.astimezone(zone).date()
-            window = Window.days(day, day, zone, now)
-            wish = Wish.of(inp.stylist, self._order(inp.service))
-        else:
-            now, window, wish = offered.now, offered.window, offered.wish
+    async def _check(self, inp: CheckSlotsInput, scope: Offered) -> CheckSlotsResult:
+        """The check over ``scope``: Cal.com's ranges as fetched there (else fetched now,
+        together with the claims), the claims read, alternatives when not free."""
+        now, zone, window, wish = scope.now, scope.zone, scope.window, scope.wish
         free = await self._free_time(
-            inp.service,
-            wish.mine,
-            window,
-            now,
-            inp.exclude_hold_id,
-            offered=offered.ranges if offered is not None else None,
+            inp.service, wish.mine, window, now, inp.exclude_hold_id, offered=scope.ranges
         )
         who = (
             free_stylists(inp.service, inp.start, free, wish.mine, zone=zone)
@@ -288,7 +279,7 @@ class AvailabilityActivities:
             if inp.prefer in who:  # the stylist this caller was already told, if free
                 who.remove(inp.prefer)
                 who.insert(0, inp.prefer)
-            return CheckSlotsResult(free=True, candidates=[self._ref(k) for k in who])
+            return CheckSlotsResult(free=True, candidates=[self.ref(k) for k in who])
         RACE_DETECTIONS.labels(stage="check").inc()
         if wish.others:
             extra = await self._free_time(

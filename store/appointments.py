@@ -30,6 +30,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from store.db import rows_by_start
 from store.models import (
     APPOINTMENT_BOOKED,
     APPOINTMENT_CANCELLED,
@@ -238,11 +239,7 @@ async def list_appointments(
     engine: AsyncEngine, *, call_id: str | None = None
 ) -> list[dict[str, Any]]:
     """Every appointment's row (of the call ``call_id``, if given) in time order."""
-    async with engine.connect() as conn:
-        query = select(appointments).order_by(appointments.c.start_at)
-        if call_id is not None:
-            query = query.where(appointments.c.call_id == call_id)
-        return [r._asdict() for r in await conn.execute(query)]
+    return await rows_by_start(engine, appointments, call_id=call_id)
 
 
 async def get(engine: AsyncEngine, appointment_id: str) -> StoredAppointment | None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import weakref
+from typing import Any
 
+from sqlalchemy import Table, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -50,3 +52,14 @@ def single_statements(engine: AsyncEngine) -> AsyncEngine:
     if found is None:
         found = _AUTOCOMMIT[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
     return found
+
+
+async def rows_by_start(engine: AsyncEngine, table: Table, **equal: Any) -> list[dict[str, Any]]:
+    """Every row of ``table`` (those whose columns equal the given values; None: any) in
+    the order of their ``start_at``, as dicts (ops and tests read them)."""
+    query = select(table).order_by(table.c.start_at)
+    for column, value in equal.items():
+        if value is not None:
+            query = query.where(table.c[column] == value)
+    async with engine.connect() as conn:
+        return [r._asdict() for r in await conn.execute(query)]

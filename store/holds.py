@@ -31,8 +31,6 @@ from store.appointments import AppointmentRecord, insert_appointment
 from store.db import single_statements
 from store.models import BOOKED, EXPIRED, HELD, RELEASED, claims, outside_bookings
 
-EXCLUSION_VIOLATION = "23P01"
-UNIQUE_VIOLATION = "23505"
 DEADLOCK_DETECTED = "40P01"
 SERIALIZATION_FAILURE = "40001"
 

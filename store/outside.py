@@ -8,10 +8,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from store.db import rows_by_start
 from store.models import outside_bookings
 
 
@@ -64,11 +65,7 @@ async def list_outside_bookings(
     engine: AsyncEngine, *, resource: str | None = None
 ) -> list[dict[str, Any]]:
     """Every outside booking's row (on ``resource``, if given) in time order."""
-    async with engine.connect() as conn:
-        query = select(outside_bookings).order_by(outside_bookings.c.start_at)
-        if resource is not None:
-            query = query.where(outside_bookings.c.resource == resource)
-        return [r._asdict() for r in await conn.execute(query)]
+    return await rows_by_start(engine, outside_bookings, resource=resource)
 
 
 __all__ = ["cancel_outside_booking", "list_outside_bookings", "record_outside_booking"]

@@ -86,6 +86,11 @@ class Placed:
     alternatives: list[Alternative] = field(default_factory=list)
     day_full: bool = False
 
+    @classmethod
+    def check_said_no(cls, check: acts.CheckSlotsResult) -> Placed:
+        """Taken at the check, with the check's own alternatives."""
+        return cls(None, "slot_taken", "check", list(check.alternatives), check.day_full)
+
 
 @dataclass(frozen=True)
 class Step:
@@ -156,9 +161,7 @@ class HoldSteps:
         if check is None:
             return Placed(None, "failed")
         if not check.free:
-            return Placed(
-                None, "slot_taken", "check", list(check.alternatives), day_full=check.day_full
-            )
+            return Placed.check_said_no(check)
         # A check without candidates (recorded before stylists existed): the service's own.
         candidates = check.candidates or [acts.StylistRef(key=service.stylists[0])]
         return await self._claim_candidates(req, candidates, "claim", exclude_hold_id)
@@ -283,9 +286,7 @@ class HoldSteps:
                 req, who, segments(key), hold_id, expires_at, now, made=placed.reservations
             )
         if not check.free:
-            return Placed(
-                None, "slot_taken", "check", list(check.alternatives), day_full=check.day_full
-            )
+            return Placed.check_said_no(check)
         if placed.stylist is None or claim is None:  # none of them is this service's now
             return await self._claim_candidates(req, list(check.candidates), "claim", None)
         first = next(c for c in check.candidates if c.key == placed.stylist)
@@ -338,9 +339,7 @@ class HoldSteps:
         if acquired.acquired:
             await self.release(hold_id, [], "failed")
         if not check.free:
-            return Placed(
-                None, "slot_taken", "check", list(check.alternatives), day_full=check.day_full
-            )
+            return Placed.check_said_no(check)
         stage = "claim" if who is not None else "check"
         return await self._taken(req.service, req.start, req.stylist, stage, None)
 
