@@ -24,12 +24,22 @@ Who waits how long (:class:`Priority`):
 Checks when the budget is ample: a statement before every request costs a caller a
 database round trip (about 1.7 ms, twice on a check). When the last statement of this
 process, less than :data:`AMPLE_SECONDS` ago, left more than half the burst beyond the
-bookings' reserve, a quarter of the excess (:data:`CREDIT_SHARE`) is this process'
-credit: that many ``CALLER`` requests are sent at once, their tokens taken meanwhile
-(always, even beyond the allowance: the requests are out). Eight processes that all saw
-the bucket full at the same instant cannot overdraw it so; were it ever overdrawn, later
-requests wait longer, and a 429 from Cal.com is retried as ever. Below half, every
-request asks first. ``BOOKING`` requests always ask first.
+bookings' reserve and the tokens this process has not recorded yet, a quarter of the
+excess (:data:`CREDIT_SHARE`) is this process' credit: that many ``CALLER`` requests are
+sent at once, their tokens taken meanwhile (always, even beyond the allowance: the
+requests are out). Eight processes that all saw the bucket full at the same instant
+cannot overdraw it so; were it ever overdrawn, later requests wait longer, and a 429 from
+Cal.com is retried as ever. Below half, every request asks first. ``BOOKING`` requests
+always ask first.
+
+The tokens of requests sent at once are recorded together, :data:`SPEND_GATHER_SECONDS`
+after the first of them: a check's slot request and its reservation (and the next
+checks') in one statement after the caller has the answer, not one statement each while
+the check's own steps compete for the worker (1-2 ms of a check, bench). They are
+recorded as of the first one's sending (``age``), so the bucket's arithmetic is as if
+each had been recorded at once; until recorded they count against this process' credit.
+A worker that dies in between loses at most that moment's record (Cal.com's own limit
+and its retried 429 remain).
 
 If the shared bucket cannot be asked (the database is down), ``BOOKING`` requests go on
 under a bucket of this process alone (Cal.com may then answer 429, which the activities
@@ -40,6 +50,7 @@ cannot run.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import math
 import random
@@ -58,6 +69,7 @@ CALLER_WAIT_SECONDS = 1.0
 BOOKING_WAIT_SECONDS = 15.0
 BOOKING_RESERVE = 4  # tokens only BOOKING requests may take (a compound booking and more)
 AMPLE_SECONDS = 1.0  # how long "plenty left" may be trusted without asking again
+SPEND_GATHER_SECONDS = 0.05  # requests sent at once are recorded together, this late
 # A process sends at once at most this share of what was left above half the burst: even
 # eight processes that all saw the bucket full at one instant cannot overdraw it.
 CREDIT_SHARE = 4
@@ -112,11 +124,17 @@ class BucketStore(Protocol):
     """Where the bucket lives; one atomic step per batch of requests."""
 
     async def try_take(
-        self, cost: float, allowance: float, now: float | None, count: int = 1, force: bool = False
+        self,
+        cost: float,
+        allowance: float,
+        now: float | None,
+        count: int = 1,
+        force: bool = False,
+        age: float = 0.0,
     ) -> Take:
         """Take ``cost`` seconds of budget for each of up to ``count`` requests, as many
         as keep the bucket within ``allowance`` (``force``: all ``count``, for requests
-        already sent).
+        already sent, ``age`` seconds ago).
 
         Args:
             cost: one request's cost in seconds (``BudgetShape.interval`` per token).
@@ -124,6 +142,7 @@ class BucketStore(Protocol):
             now: the time in unix seconds, or None for the store's own clock.
             count: how many requests want a token.
             force: take all ``count`` whatever the bucket holds.
+            age: how long ago the requests were sent (taken as of then).
         """
         ...
 
@@ -143,9 +162,15 @@ class LocalBucket:
     clock: Callable[[], float] = time.time
 
     async def try_take(
-        self, cost: float, allowance: float, now: float | None, count: int = 1, force: bool = False
+        self,
+        cost: float,
+        allowance: float,
+        now: float | None,
+        count: int = 1,
+        force: bool = False,
+        age: float = 0.0,
     ) -> Take:
-        t = self.clock() if now is None else now
+        t = (self.clock() if now is None else now) - age
         taken = count if force else take_from(self.tat, t, cost, allowance, count)
         if taken:
             self.tat = max(self.tat, t) + taken * cost
@@ -158,6 +183,7 @@ class _Batch:
     """Requests of one priority that asked for budget in the same turn of the loop."""
 
     waiters: list[asyncio.Future[float]] = field(default_factory=list)
+    since: float = 0.0  # when the first asked (the budget's elapsed clock)
 
 
 @dataclass
@@ -185,6 +211,8 @@ class SharedBudget:
     _settling: set[asyncio.Future[Any]] = field(default_factory=set, init=False, repr=False)
     _credit: int = field(default=0, init=False, repr=False)
     _credit_at: float = field(default=0.0, init=False, repr=False)
+    _unrecorded: int = field(default=0, init=False, repr=False)  # sent at once, not yet taken
+    _record_now: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
 
     @property
     def ample_tokens(self) -> int:
@@ -204,7 +232,7 @@ class SharedBudget:
         future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
         batch = self._forming.get(kind)
         if batch is None:
-            batch = self._forming[kind] = _Batch()
+            batch = self._forming[kind] = _Batch(since=self._elapsed_clock()())
             # The batch is taken apart from its first request, so that request being
             # cancelled does not cancel the others' turn.
             self._keep(asyncio.ensure_future(self._settle(kind, batch)))
@@ -216,10 +244,15 @@ class SharedBudget:
         task.add_done_callback(self._settling.discard)
 
     async def _settle(self, kind: str, batch: _Batch) -> None:
-        await asyncio.sleep(0)  # the requests sent together with the first one join
+        if kind == SPENT:  # the requests sent at once in the next moment join
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._record_now.wait(), SPEND_GATHER_SECONDS)
+        else:
+            await asyncio.sleep(0)  # the requests sent together with the first one join
         del self._forming[kind]
         try:
-            taken, wait = await self._take(kind, len(batch.waiters))
+            age = self._elapsed_clock()() - batch.since if kind == SPENT else 0.0
+            taken, wait = await self._take(kind, len(batch.waiters), age)
         except Exception as exc:
             for waiter in batch.waiters:
                 if not waiter.done():
@@ -229,20 +262,27 @@ class SharedBudget:
             if not waiter.done():  # a request cancelled meanwhile: its token goes unused
                 waiter.set_result(0.0 if i < taken else wait)
 
-    async def _take(self, kind: str, count: int) -> tuple[int, float]:
+    async def _take(self, kind: str, count: int, age: float = 0.0) -> tuple[int, float]:
         priority = Priority.BOOKING if kind == Priority.BOOKING.value else Priority.CALLER
         reserve = BOOKING_RESERVE if priority is Priority.CALLER else 0
         allowance = self.shape.allowance(reserve)
         cost, now, force = self.shape.interval, self._now(), kind == SPENT
+        if now is not None:  # a clock of our own: "age seconds ago" is a time on it
+            now, age = now - age, 0.0
         try:
-            took = await self.store.try_take(cost, allowance, now, count, force)
+            took = await self.store.try_take(cost, allowance, now, count, force, age)
         except Exception as exc:  # the database, whatever its driver raises
             self._credit = 0
             if priority is Priority.CALLER:
+                if force:  # lost: the requests went out unrecorded (logged by _spend_later)
+                    self._unrecorded -= count
                 raise TransientError(f"request budget unavailable: {type(exc).__name__}") from exc
             log.warning("shared request budget unavailable, using this process'", error=str(exc))
-            took = await self.fallback.try_take(cost, allowance, now, count, force)
-        left = took.left - (BOOKING_RESERVE - reserve)  # beyond the bookings' reserve
+            took = await self.fallback.try_take(cost, allowance, now, count, force, age)
+        if force:
+            self._unrecorded -= count
+        # Beyond the bookings' reserve and what this process sent but has not recorded.
+        left = took.left - (BOOKING_RESERVE - reserve) - self._unrecorded
         self._credit = max(0, math.floor((left - self.ample_tokens) / CREDIT_SHARE))
         self._credit_at = self._elapsed_clock()()
         return took.taken, took.wait
@@ -256,14 +296,20 @@ class SharedBudget:
 
     def _spend_later(self) -> None:
         """Take the token of a request sent at once, in the background."""
+        self._unrecorded += 1
         spent = asyncio.ensure_future(self._try(SPENT))
         self._keep(spent)
         spent.add_done_callback(_log_failed_spend)
 
     async def settled(self) -> None:
-        """Wait for the statements in flight (the background ones included)."""
-        while self._settling:
-            await asyncio.gather(*list(self._settling), return_exceptions=True)
+        """Record what was sent at once without waiting for others to join, and wait for
+        the statements in flight (the background ones included)."""
+        self._record_now.set()
+        try:
+            while self._settling:
+                await asyncio.gather(*list(self._settling), return_exceptions=True)
+        finally:
+            self._record_now.clear()
 
     async def acquire(self, priority: Priority) -> None:
         """Return once a request may be sent; wait for budget as ``priority`` allows.

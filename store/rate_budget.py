@@ -28,7 +28,8 @@ _TAKE = text(
     FROM (
         SELECT key_hash, tat,
                COALESCE(CAST(:now AS double precision),
-                        EXTRACT(EPOCH FROM clock_timestamp())::double precision) AS t
+                        EXTRACT(EPOCH FROM clock_timestamp())::double precision)
+                 - CAST(:age AS double precision) AS t
         FROM calcom_rate_budget WHERE key_hash = :key FOR UPDATE
     ) AS o
     CROSS JOIN LATERAL (
@@ -69,9 +70,16 @@ class PostgresBucket:
         self._created = False
 
     async def try_take(
-        self, cost: float, allowance: float, now: float | None, count: int = 1, force: bool = False
+        self,
+        cost: float,
+        allowance: float,
+        now: float | None,
+        count: int = 1,
+        force: bool = False,
+        age: float = 0.0,
     ) -> Take:
         params = {
+            "age": age,
             "key": self._key,
             "cost": cost,
             "allowance": allowance,

@@ -21,6 +21,7 @@ import pytest_asyncio
 from calcom.budget import (
     AMPLE_SECONDS,
     BOOKING_RESERVE,
+    SPEND_GATHER_SECONDS,
     BudgetShape,
     LocalBucket,
     Priority,
@@ -215,11 +216,11 @@ class CountingBucket:
         self.statements: list[int] = []  # the count asked for, per statement
         self.gate: asyncio.Event | None = None  # statements wait for it while it is set
 
-    async def try_take(self, cost, allowance, now, count=1, force=False):
+    async def try_take(self, cost, allowance, now, count=1, force=False, age=0.0):
         self.statements.append(-count if force else count)  # negative: already sent
         if self.gate is not None:
             await self.gate.wait()
-        return await self.inner.try_take(cost, allowance, now, count, force)
+        return await self.inner.try_take(cost, allowance, now, count, force, age)
 
 
 async def test_requests_sent_together_take_their_budget_in_one_statement(engines) -> None:
@@ -271,9 +272,37 @@ async def test_checks_go_at_once_while_plenty_is_left_and_ask_first_when_not(eng
     assert stale.statements == [1, 1]
 
 
+async def test_a_checks_requests_sent_at_once_are_recorded_together_as_of_their_sending(
+    engines,
+) -> None:
+    """A check's slot request and, a moment later, its reservation: one statement after
+    both went (not one each while the check runs), counted from when the first went."""
+    clock = VirtualClock()
+    shape = BudgetShape(limit_per_minute=120, burst=60)
+    store = CountingBucket(PostgresBucket(engines[0], KEY + "-together"))
+    budget = SharedBudget(store, shape, clock=clock, sleep=clock.sleep)
+    await clock.run(budget.acquire(Priority.CALLER))  # nothing known yet: ask first
+    await budget.acquire(Priority.CALLER)  # the slots: at once
+    sent_at = clock()
+    await asyncio.sleep(SPEND_GATHER_SECONDS / 5)  # Cal.com answers
+    await budget.acquire(Priority.CALLER)  # the reservation: at once
+    assert store.statements == [1]  # nothing recorded while the check goes on
+    clock.now += 40.0  # the record is late on this clock (it only moves on its own here)
+    await asyncio.sleep(SPEND_GATHER_SECONDS * 4)
+    assert store.statements == [1, -2]
+    # Taken as of sending: 40 s later the bucket has refilled for 40 s since then, not
+    # more (refilled up to the burst, it holds the burst less nothing).
+    fresh = SharedBudget(PostgresBucket(engines[0], KEY + "-together"), shape, clock=clock)
+    took = await fresh.store.try_take(shape.interval, shape.allowance(0), clock(), count=0)
+    expected_left = min(shape.burst, shape.burst - 3 + 40.0 / shape.interval)
+    assert took.left == pytest.approx(expected_left)
+    assert sent_at < clock()
+
+
 async def test_two_workers_checking_never_exceed_the_limit_in_any_window(engines) -> None:
     """Checks that go at once while plenty is left still keep both workers together
-    within the limit: near the end of the burst every check asks first."""
+    within the limit: near the end of the burst every check asks first, and what a worker
+    sent at once but has not recorded yet counts against its credit."""
     clock = VirtualClock()
     sent: list[float] = []
 
