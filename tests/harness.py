@@ -407,8 +407,11 @@ async def call_stack(
             simulator.url, simulator.api_key, timeout=timeout, budget=budget
         ) as calcom:
             deps = ActivityDeps(calcom=calcom, engine=engine, catalog=catalog)
-            async with build_worker(client, deps, task_queue=task_queue):
-                yield CallStack(client, task_queue, engine, catalog, inputs)
+            try:
+                async with build_worker(client, deps, task_queue=task_queue):
+                    yield CallStack(client, task_queue, engine, catalog, inputs)
+            finally:  # as worker.py: the requests sent are recorded before the pool closes
+                await budget.settled()
     finally:
         await engine.dispose()
 

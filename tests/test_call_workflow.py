@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from temporalio.api.enums.v1 import EventType
+
 from contracts.messages import (
     BookingStatus,
     CallEnded,
@@ -16,11 +18,13 @@ from contracts.messages import (
 from store import holds as store
 from tests.harness import assert_eventually, call_stack, local_activities, next_open_day, unique
 from workflows.call import CallWorkflow
+from workflows.ids import call_workflow_id
 from workflows.outside_booking import (
     CalcomBookingEvent,
     CalcomBookingEventWorkflow,
     calcom_event_workflow_id,
 )
+from workflows.search_attributes import BOOKING_STATUS, SERVICE_NAME, SLOT_START
 
 CUSTOMER = Customer(name="Jürgen Müller", phone="+4930123456")
 
@@ -371,3 +375,53 @@ async def test_a_time_cal_com_does_not_offer_is_taken_with_alternatives_and_no_c
         "place_hold",
         "release_hold",
     ]
+
+
+async def test_the_check_answers_before_its_search_attributes_are_indexed(stack, sim):
+    """Ops find the held call by its status, service, slot and stylist, but the caller's
+    answer does not wait for the indexing: the check's workflow task answers, the search
+    attributes follow in the next one."""
+    call_id = unique("indexed")
+    start = next_open_day(hour=11)
+    # Announced first, as Retell's call_started does: the run's own start is behind it.
+    handle = await stack.client.start_workflow(
+        CallWorkflow.run,
+        stack.call_input(call_id),
+        id=call_workflow_id(call_id),
+        task_queue=stack.task_queue,
+    )
+    await handle.query(CallWorkflow.state)
+    held = await stack.check(call_id, "Herrenhaarschnitt", start)
+    assert held.available
+
+    async def indexed() -> None:
+        found = (await handle.describe()).typed_search_attributes
+        assert found.get(BOOKING_STATUS) == BookingStatus.HOLDING.value
+        assert found.get(SERVICE_NAME) == "Herrenhaarschnitt"
+        assert found.get(SLOT_START) == start
+
+    await assert_eventually(indexed)
+    events = [e async for e in handle.fetch_history_events()]
+    answered = next(
+        i
+        for i, e in enumerate(events)
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED
+    )
+    upserts = [
+        i
+        for i, e in enumerate(events)
+        if e.event_type == EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES
+    ]
+    later = [i for i in upserts if i > answered]
+    assert later, "the holding status was never indexed"
+    task_ends = [
+        i
+        for i, e in enumerate(events)
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+    ]
+    # The answer's workflow task ends before the upsert: it is in a task of its own.
+    answer_task_end = min(i for i in task_ends if i > answered)
+    assert all(i > answer_task_end for i in later)
+    assert not [i for i in upserts if answered > i > max(t for t in task_ends if t < answered)]
+    await handle.signal(CallWorkflow.call_ended, CallEnded())
+    await handle.result()

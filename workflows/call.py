@@ -58,6 +58,11 @@ with workflow.unsafe.imports_passed_through():
 MAX_ATTEMPTS_KEPT = 50
 MAX_ANSWERS_KEPT = 100
 R = TypeVar("R")
+# Patch: the search attributes a message changes are upserted in a workflow task of their
+# own right after the answer, not in the answer's (bench: ~1.7 ms of every check is the
+# server indexing them before it can answer). The run's last ones go at once.
+SEARCH_AFTER_ANSWER = "search-attributes-after-answer"
+SEARCH_DELAY = timedelta(milliseconds=1)
 
 
 @workflow.defn(name="CallWorkflow")
@@ -76,6 +81,10 @@ class CallWorkflow(ExistingAppointments):
         self._fresh_hold = False  # the hold was placed again after expiring
         self._answers: dict[str, Any] = {}
         self._published: tuple[Any, ...] | None = None
+        self._search_later = False  # patch SEARCH_AFTER_ANSWER, asked at the run's start
+        self._search_shown: dict[str, Any] | None = None  # indexed, or about to be
+        self._search_pending: dict[str, SearchAttributeUpdate[Any]] = {}
+        self._search_flush: asyncio.Task[None] | None = None
         self._init_appointments(inp)  # workflows/call_appointments.py
 
     # ------------------------------------------------------------------ run loop
@@ -85,6 +94,7 @@ class CallWorkflow(ExistingAppointments):
         outside booking takes it. Close when the call is over and no booking runs (or
         after the lifetime cap), releasing whatever is still held."""
         self._steps.in_one()  # the code version of this run, before any message needs it
+        self._search_later = workflow.patched(SEARCH_AFTER_ANSWER)
         self._publish()
         deadline = workflow.now() + timedelta(seconds=inp.lifetime_seconds)
         try:
@@ -122,7 +132,7 @@ class CallWorkflow(ExistingAppointments):
             if self._hold is not None:
                 await self._release(outcome)
         await workflow.wait_condition(workflow.all_handlers_finished)
-        self._publish()
+        self._publish(last=True)
 
     # ------------------------------------------------------------------ updates
     @workflow.update
@@ -600,18 +610,20 @@ class CallWorkflow(ExistingAppointments):
         self._state.status = status
         self._publish()
 
-    def _publish(self) -> None:
+    def _publish(self, *, last: bool = False) -> None:
         """Search attributes and the UI's current details follow the phase; nothing is
-        sent when nothing changed."""
+        sent when nothing changed. ``last``: the run ends, everything is indexed now."""
         state = self._state
         details = details_markdown(state)
         # Search attributes are indexed in clear (not encrypted): the stylist by catalog
         # key, not by name, so a salon can keep staff names out of the index.
         stylist = self._stylist_key()
         key = (state.status, state.service, state.start, stylist, details)
+        if self._search_later:
+            self._index(stylist, last=last)
         if key == self._published:
             return
-        if self._published is None or self._published[:4] != key[:4]:
+        if not self._search_later and (self._published is None or self._published[:4] != key[:4]):
             updates: list[SearchAttributeUpdate[Any]] = [
                 BOOKING_STATUS.value_set(state.status.value)
             ]
@@ -624,3 +636,41 @@ class CallWorkflow(ExistingAppointments):
             workflow.upsert_search_attributes(updates)
         workflow.set_current_details(details)
         self._published = key
+
+    def _index(self, stylist: str | None, *, last: bool) -> None:
+        """Patch ``SEARCH_AFTER_ANSWER``: the search attributes that say something new
+        (against what is indexed or about to be: the start's own included) are upserted
+        a moment later, in a workflow task of their own after the answer's; ``last``:
+        now, with any still waiting."""
+        state = self._state
+        wanted: list[tuple[Any, Any]] = [(BOOKING_STATUS, state.status.value)]
+        wanted += [
+            (k, v)
+            for k, v in (
+                (SERVICE_NAME, state.service),
+                (SLOT_START, state.start),
+                (STYLIST, stylist),
+            )
+            if v
+        ]
+        if self._search_shown is None:
+            indexed = workflow.info().typed_search_attributes
+            self._search_shown = {k.name: indexed.get(k) for k, _ in wanted}
+        for attribute, value in wanted:
+            if self._search_shown.get(attribute.name) != value:
+                self._search_shown[attribute.name] = value
+                self._search_pending[attribute.name] = attribute.value_set(value)
+        if last:
+            self._upsert_pending()
+        elif self._search_pending and self._search_flush is None:
+            self._search_flush = asyncio.create_task(self._index_later())
+
+    async def _index_later(self) -> None:
+        await workflow.sleep(SEARCH_DELAY, summary="search attributes")
+        self._search_flush = None
+        self._upsert_pending()
+
+    def _upsert_pending(self) -> None:
+        if self._search_pending:
+            workflow.upsert_search_attributes(list(self._search_pending.values()))
+            self._search_pending.clear()
