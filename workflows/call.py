@@ -58,10 +58,8 @@ with workflow.unsafe.imports_passed_through():
 MAX_ATTEMPTS_KEPT = 50
 MAX_ANSWERS_KEPT = 100
 R = TypeVar("R")
-# Patch: the search attributes a message changes are upserted in a workflow task of their
-# own right after the answer, not in the answer's (bench: ~1.7 ms of every check is the
-# server indexing them before it can answer). The run's last ones go at once.
-SEARCH_AFTER_ANSWER = "search-attributes-after-answer"
+# Patch SEARCH_AFTER_ANSWER (workflows/holding.py): the search attributes a message
+# changes are upserted in a workflow task of their own this long after the answer.
 SEARCH_DELAY = timedelta(milliseconds=1)
 
 
@@ -81,7 +79,6 @@ class CallWorkflow(ExistingAppointments):
         self._fresh_hold = False  # the hold was placed again after expiring
         self._answers: dict[str, Any] = {}
         self._published: tuple[Any, ...] | None = None
-        self._search_later = False  # patch SEARCH_AFTER_ANSWER, asked at the run's start
         self._search_shown: dict[str, Any] | None = None  # indexed, or about to be
         self._search_pending: dict[str, SearchAttributeUpdate[Any]] = {}
         self._search_flush: asyncio.Task[None] | None = None
@@ -93,8 +90,7 @@ class CallWorkflow(ExistingAppointments):
         """Wait for the call's messages; release the hold when its timer fires or an
         outside booking takes it. Close when the call is over and no booking runs (or
         after the lifetime cap), releasing whatever is still held."""
-        self._steps.in_one()  # the code version of this run, before any message needs it
-        self._search_later = workflow.patched(SEARCH_AFTER_ANSWER)
+        self._steps.versions()  # the code version of this run, before any message needs it
         self._publish()
         deadline = workflow.now() + timedelta(seconds=inp.lifetime_seconds)
         try:
@@ -619,11 +615,12 @@ class CallWorkflow(ExistingAppointments):
         # key, not by name, so a salon can keep staff names out of the index.
         stylist = self._stylist_key()
         key = (state.status, state.service, state.start, stylist, details)
-        if self._search_later:
+        search_later = self._steps.search_later()
+        if search_later:
             self._index(stylist, last=last)
         if key == self._published:
             return
-        if not self._search_later and (self._published is None or self._published[:4] != key[:4]):
+        if not search_later and (self._published is None or self._published[:4] != key[:4]):
             updates: list[SearchAttributeUpdate[Any]] = [
                 BOOKING_STATUS.value_set(state.status.value)
             ]
@@ -638,7 +635,7 @@ class CallWorkflow(ExistingAppointments):
         self._published = key
 
     def _index(self, stylist: str | None, *, last: bool) -> None:
-        """Patch ``SEARCH_AFTER_ANSWER``: the search attributes that say something new
+        """Patch ``search-attributes-after-answer``: the search attributes that say something new
         (against what is indexed or about to be: the start's own included) are upserted
         a moment later, in a workflow task of their own after the answer's; ``last``:
         now, with any still waiting."""
