@@ -33,11 +33,19 @@ from contracts.appointments import (
     LookupCaller,
     RescheduleAppointment,
 )
-from contracts.messages import CallEnded, CancelHold, Customer, ExtendHold, StartBooking
+from contracts.messages import (
+    BookingStatus,
+    CallEnded,
+    CancelHold,
+    Customer,
+    ExtendHold,
+    StartBooking,
+)
 from domain.catalog import load_catalog
 from tests.harness import (
     TEST_PAYLOAD_KEYS,
     CallStack,
+    assert_eventually,
     call_stack,
     local_activities,
     next_open_day,
@@ -48,6 +56,7 @@ from tests.harness import (
 from workflows.call import CallWorkflow
 from workflows.lookup import CallerLookupWorkflow
 from workflows.outside_booking import CalcomBookingEvent, CalcomBookingEventWorkflow
+from workflows.search_attributes import BOOKING_STATUS
 
 HISTORIES = Path(__file__).parent / "histories"
 CUSTOMER = Customer(name="Erika Mustermann", phone="+4930999999")
@@ -56,8 +65,21 @@ CUSTOMER = Customer(name="Erika Mustermann", phone="+4930999999")
 Scenario = Callable[[CallStack, SimControl, str], Awaitable[str | list[tuple[str, Any]] | None]]
 
 
+async def indexed(stack: CallStack, call_id: str, status: BookingStatus) -> None:
+    """Until the call's search attributes show ``status`` (they follow the answer in a
+    workflow task of their own: as a caller talks on, that task runs before the next
+    message)."""
+
+    async def shown() -> None:
+        found = (await stack.handle(call_id).describe()).typed_search_attributes
+        assert found.get(BOOKING_STATUS) == status.value
+
+    await assert_eventually(shown, interval=0.02)
+
+
 async def booked(stack: CallStack, sim: SimControl, call_id: str) -> None:
     await stack.check(call_id, "Dauerwelle", next_open_day(hour=10))
+    await indexed(stack, call_id, BookingStatus.HOLDING)
     await stack.handle(call_id).execute_update(
         CallWorkflow.start_booking, StartBooking(customer=CUSTOMER)
     )

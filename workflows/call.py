@@ -58,8 +58,8 @@ with workflow.unsafe.imports_passed_through():
 MAX_ATTEMPTS_KEPT = 50
 MAX_ANSWERS_KEPT = 100
 R = TypeVar("R")
-# Patch SEARCH_AFTER_ANSWER (workflows/holding.py): the search attributes a message
-# changes are upserted in a workflow task of their own this long after the answer.
+# Patch LEAN_ANSWER (workflows/holding.py): the search attributes a message changes are
+# upserted in a workflow task of their own this long after the answer.
 SEARCH_DELAY = timedelta(milliseconds=1)
 
 
@@ -92,11 +92,28 @@ class CallWorkflow(ExistingAppointments):
         after the lifetime cap), releasing whatever is still held."""
         self._steps.versions()  # the code version of this run, before any message needs it
         self._publish()
-        deadline = workflow.now() + timedelta(seconds=inp.lifetime_seconds)
+        lifetime = timedelta(seconds=inp.lifetime_seconds)
+        deadline = workflow.now() + lifetime
+        # Lean runs: one timer for the call's lifetime; the hold's own timer ticks beside
+        # it (nothing to cancel and start again when a hold comes or goes).
+        ended = (
+            asyncio.create_task(workflow.sleep(lifetime, summary="call lifetime"))
+            if self._steps.lean()
+            else None
+        )
+
+        def lived() -> bool:
+            return ended.done() if ended is not None else workflow.now() >= deadline
+
         try:
-            while not self._call_over() and workflow.now() < deadline:
+            while not self._call_over() and not lived():
                 await self._timer.sleep(
-                    until=deadline, wake=lambda: self._call_over() or self._lost_hold_id is not None
+                    until=None if ended is not None else deadline,
+                    wake=lambda: (
+                        self._call_over()
+                        or self._lost_hold_id is not None
+                        or (ended is not None and ended.done())
+                    ),
                 )
                 async with self._lock:
                     await self._on_wake()
@@ -615,7 +632,7 @@ class CallWorkflow(ExistingAppointments):
         # key, not by name, so a salon can keep staff names out of the index.
         stylist = self._stylist_key()
         key = (state.status, state.service, state.start, stylist, details)
-        search_later = self._steps.search_later()
+        search_later = self._steps.lean()
         if search_later:
             self._index(stylist, last=last)
         if key == self._published:
@@ -635,7 +652,7 @@ class CallWorkflow(ExistingAppointments):
         self._published = key
 
     def _index(self, stylist: str | None, *, last: bool) -> None:
-        """Patch ``search-attributes-after-answer``: the search attributes that say something new
+        """Patch ``lean-answer-task``: the search attributes that say something new
         (against what is indexed or about to be: the start's own included) are upserted
         a moment later, in a workflow task of their own after the answer's; ``last``:
         now, with any still waiting."""

@@ -30,12 +30,16 @@ class HoldTimer:
     def due(self) -> bool:
         return self._expires_at is not None and workflow.now() >= self._expires_at
 
-    async def sleep(self, *, until: datetime, wake: Callable[[], bool]) -> None:
+    async def sleep(self, *, until: datetime | None, wake: Callable[[], bool]) -> None:
         """Return at the hold's expiry or at ``until``, whichever is first, or as soon as
-        the expiry is moved or ``wake()`` is true."""
+        the expiry is moved or ``wake()`` is true (``until`` None: no other end; with
+        no hold ticking either, no timer at all)."""
         self._moved = False
-        target = until if self._expires_at is None else min(until, self._expires_at)
-        timeout = target - workflow.now()
+        ends = [t for t in (until, self._expires_at) if t is not None]
+        if not ends:
+            await workflow.wait_condition(lambda: self._moved or wake())
+            return
+        timeout = min(ends) - workflow.now()
         if timeout <= timedelta(0):
             return
         try:

@@ -28,10 +28,12 @@ with workflow.unsafe.imports_passed_through():
 # then check, claim and reservations in one local activity.
 CHECK_WITH_CLAIM = "check-with-claim"
 PLACE_IN_ONE = "place-in-one"
-# The search attributes a message changes are upserted in a workflow task of their own
-# right after the answer, not in the answer's (bench: the server indexes them before it
-# can answer, ~2 ms of every check). Implies PLACE_IN_ONE.
-SEARCH_AFTER_ANSWER = "search-attributes-after-answer"
+# The answer's workflow task carries the answer's own commands only (CallWorkflow): the
+# search attributes a message changes are upserted in a task of their own right after it
+# (bench: the server indexes them before it can answer, ~2 ms of every check), and the
+# call's lifetime is one timer for the whole run instead of being cancelled and started
+# again around every hold. Implies PLACE_IN_ONE.
+LEAN_ANSWER = "lean-answer-task"
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,7 @@ class HoldSteps:
         self._inp = inp
         self.failures: list[Step] = []
         self._in_one: bool | None = None
-        self._search_later = False
+        self._lean = False
 
     def versions(self) -> None:
         """The code version of this run, asked once, as early as the run starts
@@ -126,19 +128,19 @@ class HoldSteps:
         The newest patch implies the older: a new run has one marker and one
         change-version upsert. A run from before a patch answers False throughout."""
         if self._in_one is None:
-            self._search_later = workflow.patched(SEARCH_AFTER_ANSWER)
-            self._in_one = self._search_later or workflow.patched(PLACE_IN_ONE)
+            self._lean = workflow.patched(LEAN_ANSWER)
+            self._in_one = self._lean or workflow.patched(PLACE_IN_ONE)
 
     def in_one(self) -> bool:
         """Does this run place holds in one local activity (patch ``place-in-one``)?"""
         self.versions()
         return bool(self._in_one)
 
-    def search_later(self) -> bool:
-        """Are search attributes upserted after the answer (``search-attributes-after-
-        answer``)? False until the version is asked (a message before the run's start
-        that places no hold publishes as before)."""
-        return self._search_later
+    def lean(self) -> bool:
+        """Does the answer's workflow task carry the answer's commands only (patch
+        ``lean-answer-task``)? False until the version is asked (a message before the
+        run's start that places no hold publishes as before)."""
+        return self._lean
 
     async def local(self, fn: Any, arg: Any, *, summary: str) -> Any:
         """Run a short step as a local activity; ``None`` when it failed for good."""
