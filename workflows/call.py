@@ -59,8 +59,10 @@ MAX_ATTEMPTS_KEPT = 50
 MAX_ANSWERS_KEPT = 100
 R = TypeVar("R")
 # Patch LEAN_ANSWER (workflows/holding.py): the search attributes a message changes are
-# upserted in a workflow task of their own this long after the answer.
-SEARCH_DELAY = timedelta(milliseconds=1)
+# upserted in a workflow task of their own this long after the answer: off the caller's
+# path and past a burst's peak (that task costs a worker and the server a few ms of CPU;
+# bench, 100 checks at once), while ops still see a call's phase within seconds.
+SEARCH_DELAY = timedelta(seconds=2)
 
 
 @workflow.defn(name="CallWorkflow")
