@@ -238,7 +238,10 @@ async def section_answers(
         ["operation", "API p50", "p95", "worker CPU ms", "API CPU ms", "Cal.com requests"],
         rows,
         "CPU: user + system time of the worker and API processes (psutil) before and after "
-        f"the {n} operations, divided by {n}. Requests: the simulator's request count before "
+        f"the {n} operations, divided by {n}; the window ends after what the operations' "
+        "workflows do a moment after answering (their search attributes' own workflow task, "
+        f"{lat.QUIET_SECONDS:.0f} s), and that is in the figure. Requests: the simulator's "
+        "request count before "
         "and after (one operation at a time, so nothing else is counted). Dauerwelle is the "
         "off-grid demo perm: A 45 min, B 30, a 20-minute gap, D 35; three event types.",
     )
