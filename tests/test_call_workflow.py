@@ -423,5 +423,13 @@ async def test_the_check_answers_before_its_search_attributes_are_indexed(stack,
     answer_task_end = min(i for i in task_ends if i > answered)
     assert all(i > answer_task_end for i in later)
     assert not [i for i in upserts if answered > i > max(t for t in task_ends if t < answered)]
+    # A new run records one code-version marker (the newest patch implies the older).
+    patches = [
+        e
+        for e in events
+        if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+        and e.marker_recorded_event_attributes.marker_name == "core_patch"
+    ]
+    assert len(patches) == 1 and patches[0].event_id < answered
     await handle.signal(CallWorkflow.call_ended, CallEnded())
     await handle.result()
