@@ -274,13 +274,12 @@ class SharedBudget:
         except Exception as exc:  # the database, whatever its driver raises
             self._credit = 0
             if priority is Priority.CALLER:
-                if force:  # lost: the requests went out unrecorded (logged by _spend_later)
-                    self._unrecorded -= count
                 raise TransientError(f"request budget unavailable: {type(exc).__name__}") from exc
             log.warning("shared request budget unavailable, using this process'", error=str(exc))
             took = await self.fallback.try_take(cost, allowance, now, count, force, age)
-        if force:
-            self._unrecorded -= count
+        finally:
+            if force:  # recorded, or lost (logged by _spend_later): no longer pending
+                self._unrecorded -= count
         # Beyond the bookings' reserve and what this process sent but has not recorded.
         left = took.left - (BOOKING_RESERVE - reserve) - self._unrecorded
         self._credit = max(0, math.floor((left - self.ample_tokens) / CREDIT_SHARE))

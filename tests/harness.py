@@ -242,6 +242,17 @@ async def assert_eventually(
             await asyncio.sleep(interval)
 
 
+async def assert_indexed(handle: Any, *expected: tuple[Any, Any], interval: float = 0.1) -> None:
+    """Until the workflow's search attributes show every (key, value) of ``expected``:
+    a call's follow its answers by a moment (``workflows.call.SEARCH_DELAY``)."""
+
+    async def shown() -> None:
+        found = (await handle.describe()).typed_search_attributes
+        assert [found.get(key) for key, _ in expected] == [value for _, value in expected]
+
+    await assert_eventually(shown, timeout=10.0, interval=interval)
+
+
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 

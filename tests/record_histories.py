@@ -45,7 +45,7 @@ from domain.catalog import load_catalog
 from tests.harness import (
     TEST_PAYLOAD_KEYS,
     CallStack,
-    assert_eventually,
+    assert_indexed,
     call_stack,
     local_activities,
     next_open_day,
@@ -65,21 +65,12 @@ CUSTOMER = Customer(name="Erika Mustermann", phone="+4930999999")
 Scenario = Callable[[CallStack, SimControl, str], Awaitable[str | list[tuple[str, Any]] | None]]
 
 
-async def indexed(stack: CallStack, call_id: str, status: BookingStatus) -> None:
-    """Until the call's search attributes show ``status`` (they follow the answer in a
-    workflow task of their own: as a caller talks on, that task runs before the next
-    message)."""
-
-    async def shown() -> None:
-        found = (await stack.handle(call_id).describe()).typed_search_attributes
-        assert found.get(BOOKING_STATUS) == status.value
-
-    await assert_eventually(shown, interval=0.02)
-
-
 async def booked(stack: CallStack, sim: SimControl, call_id: str) -> None:
     await stack.check(call_id, "Dauerwelle", next_open_day(hour=10))
-    await indexed(stack, call_id, BookingStatus.HOLDING)
+    # The search attributes' own task runs before the next message, as a caller talks on.
+    await assert_indexed(
+        stack.handle(call_id), (BOOKING_STATUS, BookingStatus.HOLDING.value), interval=0.02
+    )
     await stack.handle(call_id).execute_update(
         CallWorkflow.start_booking, StartBooking(customer=CUSTOMER)
     )

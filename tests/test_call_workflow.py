@@ -16,7 +16,14 @@ from contracts.messages import (
     StartBooking,
 )
 from store import holds as store
-from tests.harness import assert_eventually, call_stack, local_activities, next_open_day, unique
+from tests.harness import (
+    assert_eventually,
+    assert_indexed,
+    call_stack,
+    local_activities,
+    next_open_day,
+    unique,
+)
 from workflows.call import CallWorkflow
 from workflows.ids import call_workflow_id
 from workflows.outside_booking import (
@@ -394,13 +401,12 @@ async def test_the_check_answers_before_its_search_attributes_are_indexed(stack,
     held = await stack.check(call_id, "Herrenhaarschnitt", start)
     assert held.available
 
-    async def indexed() -> None:
-        found = (await handle.describe()).typed_search_attributes
-        assert found.get(BOOKING_STATUS) == BookingStatus.HOLDING.value
-        assert found.get(SERVICE_NAME) == "Herrenhaarschnitt"
-        assert found.get(SLOT_START) == start
-
-    await assert_eventually(indexed)
+    await assert_indexed(
+        handle,
+        (BOOKING_STATUS, BookingStatus.HOLDING.value),
+        (SERVICE_NAME, "Herrenhaarschnitt"),
+        (SLOT_START, start),
+    )
     events = [e async for e in handle.fetch_history_events()]
     answered = next(
         i

@@ -11,7 +11,7 @@ from datetime import timedelta
 from contracts.messages import BookingStatus, CallEnded, Customer, StartBooking
 from store import appointments as appointments_store
 from store import holds as store
-from tests.harness import assert_eventually, next_open_day, unique
+from tests.harness import assert_eventually, assert_indexed, next_open_day, unique
 from workflows.call import CallWorkflow
 from workflows.search_attributes import STYLIST
 
@@ -60,12 +60,7 @@ async def test_without_a_preference_the_second_caller_gets_the_other_stylist(sta
     assert [(b["eventTypeId"], b["hosts"][0]["username"]) for b in bookings] == [(1101, "carla")]
     [appointment] = await appointments_store.list_appointments(stack.engine, call_id=second_call)
     assert appointment["stylist"] == "carla"
-
-    async def indexed_stylist() -> None:  # indexed right after the answer (a moment later)
-        described = await stack.handle(second_call).describe()
-        assert described.typed_search_attributes.get(STYLIST) == "carla"  # the catalog key
-
-    await assert_eventually(indexed_stylist)
+    await assert_indexed(stack.handle(second_call), (STYLIST, "carla"))  # the catalog key
     await stack.handle(second_call).signal(CallWorkflow.call_ended, CallEnded())
     final = await stack.handle(second_call).result()
     assert final.status == BookingStatus.BOOKED and final.stylist == "Carla"
