@@ -36,6 +36,7 @@ from contracts.messages import BookingStatus
 from domain.catalog import load_catalog
 from observability.logging import configure_logging, get_logger
 from observability.metrics import WORKFLOWS_OPEN
+from observability.watchdog import LoopWatchdog
 from store.db import create_engine_for
 from store.rate_budget import PostgresBucket
 from workflows.call import CallWorkflow
@@ -80,7 +81,12 @@ def activities_for(deps: ActivityDeps) -> list:
 
 
 def build_worker(
-    client: Client, deps: ActivityDeps, *, task_queue: str, sandboxed: bool = True
+    client: Client,
+    deps: ActivityDeps,
+    *,
+    task_queue: str,
+    sandboxed: bool = True,
+    inline: bool = False,
 ) -> Worker:
     """A worker for the call workflows and all activities on ``task_queue``.
 
@@ -88,8 +94,20 @@ def build_worker(
     building its sandbox costs about 16 ms on check_availability's path (bench/, docs/
     benchmarks.md). The test suite and ``booking replay`` always run the workflow code in
     the sandbox, so a non-deterministic call is caught before it ships.
+
+    ``inline`` (only without the sandbox) runs each workflow activation on the worker's
+    event loop rather than handing it to a thread and back: the SDK's ``debug_mode``
+    path. Under load the hand-offs and the GIL they contend for cost the worker about a
+    tenth of its CPU (docs/benchmarks.md, "Fourth sitting"). The SDK's 2 s deadlock
+    detector needs the thread, so it is off here; a workflow that blocks is caught by the
+    test suite (threads, detector and sandbox on) and, in production, reported by the
+    loop watchdog (``observability.watchdog``).
     """
+    if inline and sandboxed:
+        raise ValueError("inline activations need the unsandboxed runner")
     runner: dict[str, Any] = {} if sandboxed else {"workflow_runner": UnsandboxedWorkflowRunner()}
+    if inline:
+        runner["debug_mode"] = True
     return Worker(
         client,
         task_queue=task_queue,
@@ -180,6 +198,7 @@ async def run_worker(settings: Settings) -> None:
             deps,
             task_queue=settings.temporal_task_queue,
             sandboxed=settings.workflow_sandbox,
+            inline=settings.workflow_inline_activations and not settings.workflow_sandbox,
         )
         log.info(
             "worker started",
@@ -189,9 +208,11 @@ async def run_worker(settings: Settings) -> None:
             payload_encryption=_encryption(settings),
         )
         reporter = asyncio.create_task(report_open_workflows(client))
+        watchdog = LoopWatchdog(loop).start()
         async with worker:
             await stop.wait()
             reporter.cancel()
+            watchdog.stop()
             log.info("worker stopping", grace_seconds=GRACEFUL_SHUTDOWN.total_seconds())
     log.info("worker stopped")
 

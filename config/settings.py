@@ -90,6 +90,10 @@ class Settings(BaseSettings):
     temporal_ui_port: int = 8233  # booking dev's Temporal UI
     # The workflow sandbox in production workers (tests and replay always use it).
     workflow_sandbox: bool = False
+    # Workflow activations on the worker's event loop instead of a thread hop each (the
+    # SDK's debug_mode path; its 2 s deadlock detector is replaced by observability's
+    # loop watchdog). Only without the sandbox; tests and replay keep threads + detector.
+    workflow_inline_activations: bool = True
     log_level: str = "INFO"
     log_json: bool = True
     calsim_port: int = 8090

@@ -391,12 +391,14 @@ async def call_stack(
     *,
     task_queue: str | None = None,
     calcom_timeout: float | None = None,
+    worker_options: dict[str, Any] | None = None,
     **inputs: Any,
 ) -> AsyncIterator[CallStack]:
     """Worker (real activities) + Cal.com client to ``simulator`` + the test database.
 
     ``task_queue``: serve an existing queue (e.g. to take over from a killed worker);
-    ``calcom_timeout``: the Cal.com client's read timeout in seconds."""
+    ``calcom_timeout``: the Cal.com client's read timeout in seconds; ``worker_options``:
+    ``build_worker``'s (default: the sandbox, activations in threads)."""
     from activities.deps import ActivityDeps
     from calcom.budget import BudgetShape, SharedBudget
     from calcom.client import CalcomClient
@@ -419,7 +421,9 @@ async def call_stack(
         ) as calcom:
             deps = ActivityDeps(calcom=calcom, engine=engine, catalog=catalog)
             try:
-                async with build_worker(client, deps, task_queue=task_queue):
+                async with build_worker(
+                    client, deps, task_queue=task_queue, **(worker_options or {})
+                ):
                     yield CallStack(client, task_queue, engine, catalog, inputs)
             finally:  # as worker.py: the requests sent are recorded before the pool closes
                 await budget.settled()
