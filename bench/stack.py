@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-import httpx
+import httpx2
 import psutil
 from retell.lib.webhook_auth import symmetric
 from temporalio.client import Client
@@ -132,8 +132,8 @@ class RetellClient:
     would: no call sticks to one process)."""
 
     def __init__(self, base_urls: list[str]) -> None:
-        limits = httpx.Limits(max_connections=400, max_keepalive_connections=400)
-        self.http = httpx.AsyncClient(timeout=30.0, limits=limits)
+        limits = httpx2.Limits(max_connections=400, max_keepalive_connections=400)
+        self.http = httpx2.AsyncClient(timeout=30.0, limits=limits)
         self._urls = itertools.cycle(base_urls)
 
     async def function(self, call_id: str, name: str, args: dict[str, Any]) -> dict[str, Any]:
@@ -174,8 +174,8 @@ def _wait_http(url: str, proc: subprocess.Popen[bytes], what: str, timeout: floa
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"{what} exited with {proc.returncode}")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(url, timeout=1).status_code < 500:
+        with contextlib.suppress(httpx2.HTTPError):
+            if httpx2.get(url, timeout=1).status_code < 500:
                 return
         time.sleep(0.2)
     raise RuntimeError(f"{what} did not answer at {url}")

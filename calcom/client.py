@@ -1,7 +1,7 @@
 """The Cal.com v2 client used by the activities (one instance per worker process).
 
 Every call is one HTTP request (``find_booking_by_metadata`` pages; ``cancel_booking``
-may confirm with a GET), over one pooled ``httpx.AsyncClient``, each taken first from the
+may confirm with a GET), over one pooled ``httpx2.AsyncClient``, each taken first from the
 shared request budget when one is given (:mod:`calcom.budget`: all processes together
 stay within Cal.com's per-key limit). Failures become the typed errors of
 :mod:`calcom.errors`. Neither the API key nor attendee phone numbers are
@@ -16,7 +16,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import quote
 
-import httpx
+import httpx2
 from pydantic import ValidationError
 
 from calcom import wire
@@ -35,8 +35,8 @@ from observability.logging import get_logger
 
 log = get_logger(__name__)
 
-DEFAULT_TIMEOUT = httpx.Timeout(8.0, connect=2.0, pool=2.0)
-DEFAULT_LIMITS = httpx.Limits(max_connections=64, max_keepalive_connections=32)
+DEFAULT_TIMEOUT = httpx2.Timeout(8.0, connect=2.0, pool=2.0)
+DEFAULT_LIMITS = httpx2.Limits(max_connections=64, max_keepalive_connections=32)
 _PAGE_SIZE = 100
 
 SLOTS = "/v2/slots"
@@ -65,7 +65,7 @@ class CalcomClient:
         base_url: e.g. ``https://api.cal.com`` or a simulator's URL (no ``/v2``).
         api_key: Bearer key (``cal_...``); None sends no Authorization header.
         timeout: connect/read/write/pool timeouts (default: 2 s connect, 8 s read).
-        transport: an httpx transport (tests, proxies); default is httpx's own.
+        transport: an httpx2 transport (tests, proxies); default is httpx2's own.
         budget: the request budget shared with every other process using this API key;
             None sends without one (Cal.com's 429 answers are then the only limit).
 
@@ -79,14 +79,14 @@ class CalcomClient:
         base_url: str,
         api_key: str | None,
         *,
-        timeout: httpx.Timeout | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: httpx2.Timeout | None = None,
+        transport: httpx2.AsyncBaseTransport | None = None,
         budget: SharedBudget | None = None,
     ) -> None:
         headers = {"Accept": "application/json"}
         if api_key:
             headers["Authorization"] = f"Bearer {api_key}"
-        self._http = httpx.AsyncClient(
+        self._http = httpx2.AsyncClient(
             base_url=base_url.rstrip("/"),
             headers=headers,
             timeout=timeout or DEFAULT_TIMEOUT,
@@ -138,10 +138,10 @@ class CalcomClient:
             response = await self._http.request(
                 method, path, params=params, json=json, headers={wire.VERSION_HEADER: version}
             )
-        except httpx.TimeoutException as exc:
+        except httpx2.TimeoutException as exc:
             self._observe(endpoint, "error", started)
             raise TransientError(f"timeout: {type(exc).__name__}") from exc
-        except httpx.TransportError as exc:
+        except httpx2.TransportError as exc:
             self._observe(endpoint, "error", started)
             raise TransientError(f"connection failed: {type(exc).__name__}") from exc
         self._observe(endpoint, str(response.status_code), started)

@@ -10,7 +10,7 @@ import time
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-import httpx
+import httpx2
 
 from calcom import wire
 from contracts import failures
@@ -88,7 +88,7 @@ class NotFoundError(InvalidRequestError):
     error_type = failures.NOT_FOUND
 
 
-def envelope_message(response: httpx.Response) -> str:
+def envelope_message(response: httpx2.Response) -> str:
     """Cal.com's error message from the envelope, or a short description of the body."""
     try:
         body: Any = response.json()
@@ -110,7 +110,7 @@ def _as_text(value: Any) -> str:
     return str(value)
 
 
-def retry_after_seconds(headers: httpx.Headers, *, now: float | None = None) -> float | None:
+def retry_after_seconds(headers: httpx2.Headers, *, now: float | None = None) -> float | None:
     """Seconds to wait after a 429: ``Retry-After`` (seconds or HTTP date), else the
     ``X-RateLimit-Reset-Default`` unix time, else None."""
     current = time.time() if now is None else now
@@ -134,7 +134,7 @@ def retry_after_seconds(headers: httpx.Headers, *, now: float | None = None) -> 
     return None
 
 
-def error_from_response(response: httpx.Response, *, reserving: bool = False) -> CalcomError:
+def error_from_response(response: httpx2.Response, *, reserving: bool = False) -> CalcomError:
     """Map a non-2xx answer to its typed error.
 
     Args:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-import httpx
+import httpx2
 import psycopg
 from sqlalchemy.engine import make_url
 
@@ -410,7 +410,7 @@ async def call_stack(
     catalog = load_catalog(get_settings().catalog_path)
     engine = create_engine_for(database_url)
     task_queue = task_queue or unique("calls")
-    timeout = httpx.Timeout(calcom_timeout, connect=2.0) if calcom_timeout else None
+    timeout = httpx2.Timeout(calcom_timeout, connect=2.0) if calcom_timeout else None
     try:
         # The shared request budget as the worker uses it, far above what a test sends.
         budget = SharedBudget(

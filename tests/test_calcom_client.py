@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from prometheus_client import REGISTRY
 
@@ -193,7 +193,7 @@ async def test_transient_on_5xx_and_lost_response(calcom, sim):
 
 
 async def test_transient_on_timeout_and_connection_error(simulator, sim):
-    timeout = httpx.Timeout(0.3, connect=0.3)
+    timeout = httpx2.Timeout(0.3, connect=0.3)
     async with CalcomClient(simulator.url, simulator.api_key, timeout=timeout) as slow:
         await sim.add_fault(endpoint="/v2/slots/reservations/{uid}", kind="timeout", times=1)
         with pytest.raises(TransientError) as timed_out:

@@ -1,11 +1,11 @@
-"""How Cal.com answers become typed errors (pure: built from httpx responses)."""
+"""How Cal.com answers become typed errors (pure: built from httpx2 responses)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
-import httpx
+import httpx2
 import pytest
 
 from calcom import wire
@@ -20,9 +20,9 @@ from calcom.errors import (
 )
 
 
-def envelope(status: int, message: str, **headers: str) -> httpx.Response:
+def envelope(status: int, message: str, **headers: str) -> httpx2.Response:
     body = {"status": "error", "path": "/v2/x", "error": {"code": "X", "message": message}}
-    return httpx.Response(status, json=body, headers=headers)
+    return httpx2.Response(status, json=body, headers=headers)
 
 
 @pytest.mark.parametrize(
@@ -49,21 +49,21 @@ def test_status_and_message_decide_the_error(status, message, reserving, kind):
 
 
 def test_message_from_a_body_that_is_not_an_envelope():
-    error = error_from_response(httpx.Response(502, text="502 Bad Gateway"))
+    error = error_from_response(httpx2.Response(502, text="502 Bad Gateway"))
     assert isinstance(error, TransientError) and error.message == "502 Bad Gateway"
 
 
 def test_retry_after_prefers_retry_after_then_reset_header():
     now = 1_900_000_000.0
-    both = httpx.Headers({"Retry-After": "7", wire.RATE_LIMIT_RESET: str(int(now) + 30)})
+    both = httpx2.Headers({"Retry-After": "7", wire.RATE_LIMIT_RESET: str(int(now) + 30)})
     assert retry_after_seconds(both, now=now) == 7.0
-    reset_only = httpx.Headers({wire.RATE_LIMIT_RESET: str(int(now) + 30)})
+    reset_only = httpx2.Headers({wire.RATE_LIMIT_RESET: str(int(now) + 30)})
     assert retry_after_seconds(reset_only, now=now) == 30.0
-    assert retry_after_seconds(httpx.Headers(), now=now) is None
+    assert retry_after_seconds(httpx2.Headers(), now=now) is None
 
 
 def test_retry_after_as_http_date():
     now = datetime(2030, 1, 1, tzinfo=UTC)
     when = format_datetime(now + timedelta(seconds=12), usegmt=True)
-    seconds = retry_after_seconds(httpx.Headers({"Retry-After": when}), now=now.timestamp())
+    seconds = retry_after_seconds(httpx2.Headers({"Retry-After": when}), now=now.timestamp())
     assert seconds == 12.0
