@@ -44,3 +44,8 @@ DEGRADED_HOLDS = Counter(
     "Holds placed only in our database because Cal.com refused or failed the reservation.",
     ["reason"],
 )
+LOOP_STALLS = Counter(
+    "booking_worker_loop_stalls",
+    "Times the worker's event loop was blocked longer than the watchdog's threshold "
+    "(observability/watchdog.py).",
+)

@@ -18,14 +18,10 @@ import time
 import traceback
 
 import structlog
-from prometheus_client import Counter
+
+from observability.metrics import LOOP_STALLS
 
 log = structlog.get_logger("watchdog")
-
-LOOP_STALLS = Counter(
-    "booking_worker_loop_stalls_total",
-    "Times the worker's event loop was blocked for longer than the watchdog's threshold",
-)
 
 
 class LoopWatchdog:

@@ -10,7 +10,8 @@ import time
 import pytest
 
 from contracts.messages import BookingStatus, CallEnded, Customer, StartBooking
-from observability.watchdog import LOOP_STALLS, LoopWatchdog
+from observability.metrics import LOOP_STALLS
+from observability.watchdog import LoopWatchdog
 from tests.harness import call_stack, next_open_day, unique
 from worker import build_worker
 from workflows.call import CallWorkflow
