@@ -259,3 +259,30 @@ async def test_neither_api_key_nor_phone_number_is_logged(simulator, sim, caplog
     logged = caplog.text + captured.out + captured.err
     assert "cal.com request" in logged  # the client does log its requests
     assert key not in logged and PHONE not in logged
+
+
+async def test_at_info_the_cal_com_client_logs_no_request_url(simulator, capsys):
+    """httpx2, like httpx, logs every request's full URL at INFO: the worker's logging
+    keeps both libraries at WARNING, and our own per-request line is a debug line."""
+    import structlog
+
+    from observability.logging import configure_logging
+
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    noisy = {n: logging.getLogger(n).level for n in ("httpx", "httpcore", "httpx2", "httpcore2")}
+    try:
+        configure_logging(level="INFO", json=True)
+        async with CalcomClient(simulator.url, simulator.api_key) as client:
+            day = next_open_day(hour=9)
+            await client.get_slots(1001, day, day + timedelta(hours=8), "Europe/Berlin")
+            logging.getLogger("calcom.client").info("marker line")
+        logged = capsys.readouterr().err
+        assert "marker line" in logged  # the handler writes where we read
+        assert "eventTypeId" not in logged and "/v2/slots" not in logged
+    finally:
+        root.handlers[:], _ = saved
+        root.setLevel(saved[1])
+        for name, level in noisy.items():
+            logging.getLogger(name).setLevel(level)
+        structlog.reset_defaults()
