@@ -105,15 +105,15 @@ def build_worker(
     """
     if inline and sandboxed:
         raise ValueError("inline activations need the unsandboxed runner")
-    runner: dict[str, Any] = {} if sandboxed else {"workflow_runner": UnsandboxedWorkflowRunner()}
+    options: dict[str, Any] = {} if sandboxed else {"workflow_runner": UnsandboxedWorkflowRunner()}
     if inline:
-        runner["debug_mode"] = True
+        options["debug_mode"] = True
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[CallWorkflow, CalcomBookingEventWorkflow, CallerLookupWorkflow],
         activities=activities_for(deps),
-        **runner,
+        **options,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
         max_concurrent_activities=200,
         max_concurrent_local_activities=200,
@@ -193,12 +193,13 @@ async def run_worker(settings: Settings) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     async with activity_deps(settings) as deps:
+        inline = settings.workflow_inline_activations and not settings.workflow_sandbox
         worker = build_worker(
             client,
             deps,
             task_queue=settings.temporal_task_queue,
             sandboxed=settings.workflow_sandbox,
-            inline=settings.workflow_inline_activations and not settings.workflow_sandbox,
+            inline=inline,
         )
         log.info(
             "worker started",
@@ -206,6 +207,7 @@ async def run_worker(settings: Settings) -> None:
             temporal=settings.temporal_address,
             metrics_port=settings.worker_metrics_port,
             payload_encryption=_encryption(settings),
+            inline_activations=inline,
         )
         reporter = asyncio.create_task(report_open_workflows(client))
         watchdog = LoopWatchdog(loop).start()
