@@ -269,7 +269,7 @@ async def test_at_info_the_cal_com_client_logs_no_request_url(simulator, capsys)
     from observability.logging import configure_logging
 
     root = logging.getLogger()
-    saved = (root.handlers[:], root.level)
+    handlers, level = root.handlers[:], root.level
     noisy = {n: logging.getLogger(n).level for n in ("httpx", "httpcore", "httpx2", "httpcore2")}
     try:
         configure_logging(level="INFO", json=True)
@@ -281,8 +281,8 @@ async def test_at_info_the_cal_com_client_logs_no_request_url(simulator, capsys)
         assert "marker line" in logged  # the handler writes where we read
         assert "eventTypeId" not in logged and "/v2/slots" not in logged
     finally:
-        root.handlers[:], _ = saved
-        root.setLevel(saved[1])
+        root.handlers[:] = handlers
+        root.setLevel(level)
         for name, level in noisy.items():
             logging.getLogger(name).setLevel(level)
         structlog.reset_defaults()
