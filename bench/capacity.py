@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bench.cpu import CpuWindow
 from bench.report import pct
 from bench.slots import date_args
 from bench.stack import RetellClient, Stack
@@ -106,10 +107,12 @@ async def offered(stack: Stack, pool: Pool, rate: float, seconds: float) -> Answ
     return answers
 
 
-async def burst(stack: Stack, pool: Pool, calls: int = 100) -> Answers:
+async def burst(
+    stack: Stack, pool: Pool, calls: int = 100, window: CpuWindow | None = None
+) -> Answers:
     """``calls`` checks at the same instant; the first half announced by
     ``call_started`` a moment before, the second half cold (the check starts the call's
-    workflow)."""
+    workflow). ``window`` measures the CPU from the first check sent to the last answer."""
     retell = stack.retell()
     answers = Answers()
     zone = stack.catalog.zone
@@ -126,9 +129,13 @@ async def burst(stack: Stack, pool: Pool, calls: int = 100) -> Answers:
             )
             answers.add(answer, time.perf_counter() - t0)
 
+        if window:
+            window.start()
         t0 = time.perf_counter()
         await asyncio.gather(*(check(c, s, t) for c, (s, t) in zip(ids, slots, strict=True)))
         answers.wall = time.perf_counter() - t0
+        if window:
+            window.stop()
         await asyncio.gather(*(retell.webhook("call_ended", c) for c in ids))
     finally:
         await retell.aclose()

@@ -20,6 +20,8 @@ from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
+from bench.cpu import CpuWindow
+
 FLOOR_TASK_QUEUE = "bench-floor"
 
 
@@ -97,7 +99,9 @@ async def measure_floor(
     return times
 
 
-async def floor_burst(client: Client, rounds: list[int], calls: int = 100) -> list[float]:
+async def floor_burst(
+    client: Client, rounds: list[int], calls: int = 100, window: CpuWindow | None = None
+) -> list[float]:
     """The burst on the floor: ``calls`` probes at the same instant, the first half to
     workflows started a second before (as ``call_started`` announces a call), the second
     half cold, as update-with-start (the update starts the workflow), as the API sends
@@ -122,7 +126,11 @@ async def floor_burst(client: Client, rounds: list[int], calls: int = 100) -> li
         await probe_with_start(client, workflow_id, rounds)
         return time.perf_counter() - t0
 
+    if window:
+        window.start()
     times = await asyncio.gather(*(probe(i) for i in ids))
+    if window:
+        window.stop()
     await asyncio.gather(*(client.get_workflow_handle(i).signal(FloorWorkflow.finish) for i in ids))
     return list(times)
 

@@ -29,7 +29,7 @@ from temporalio.client import Client
 from calsim.control import SimControl
 from config.settings import DEMO_CATALOG_PATH
 from domain.catalog import Catalog, load_catalog
-from tests.harness import free_port, start_postgres_server, start_temporal
+from tests.harness import free_port, start_postgres_server, start_temporal, temporal_cli_path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -97,6 +97,7 @@ class Infra:
     simulator: Simulator
     children: Children
     floor_worker: psutil.Process
+    temporal_server: psutil.Process
 
 
 @dataclass
@@ -204,6 +205,16 @@ def start_simulator(children: Children, *, api_key: str, rate_limit: int = 0) ->
     return Simulator(url, api_key, SimControl(url), psutil.Process(proc.pid))
 
 
+def _temporal_server() -> psutil.Process:
+    """The dev server WorkflowEnvironment.start_local started as a child of this process."""
+    name = temporal_cli_path().name
+    for child in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            if child.name() == name:
+                return child
+    raise RuntimeError("the Temporal dev server is not a child of this process")
+
+
 @contextlib.asynccontextmanager
 async def running_infra(*, log_dir: Path) -> AsyncIterator[Infra]:
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -227,6 +238,7 @@ async def running_infra(*, log_dir: Path) -> AsyncIterator[Infra]:
             simulator=simulator,
             children=children,
             floor_worker=psutil.Process(floor.pid),
+            temporal_server=_temporal_server(),
         )
     finally:
         children.stop()
