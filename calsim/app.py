@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from calsim import routes_bookings, routes_control, routes_slots
 from calsim.calendar import Calendar
@@ -16,6 +18,46 @@ from calsim.event_types import EventTypeSettings
 from calsim.traffic import RateLimiter, Traffic
 from calsim.webhooks import WebhookSender, WebhookTarget
 from domain.catalog import Catalog
+
+
+class CountAndLimit:
+    """Count Cal.com requests and apply the per-key rate limit (``/v2`` only).
+
+    Plain ASGI rather than ``@app.middleware("http")``: Starlette's BaseHTTPMiddleware
+    runs each request's app in a task of its own and streams the response through a
+    memory channel, overhead on every request of the double."""
+
+    def __init__(self, app: ASGIApp, simulator: Simulator) -> None:
+        self.app = app
+        self.simulator = simulator
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        traffic = self.simulator.traffic
+        if scope["type"] != "http" or not scope["path"].startswith("/v2/"):
+            await self.app(scope, receive, send)
+            return
+        traffic.arrived()
+        if traffic.limiter is None:
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        try:
+            key = bearer_key(request) or f"ip:{request.client.host if request.client else '-'}"
+        except CalcomProblem:
+            key = "invalid"
+        allowed, headers = traffic.limiter.hit(key)
+        if not allowed:
+            traffic.rate_limited += 1
+            body = error_body(scope["path"], 429, "ThrottlerException: Too Many Requests")
+            await JSONResponse(body, status_code=429, headers=headers)(scope, receive, send)
+            return
+
+        async def send_with_limit_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message).update(headers)
+            await send(message)
+
+        await self.app(scope, receive, send_with_limit_headers)
 
 
 def create_app(
@@ -66,27 +108,5 @@ def create_app(
     app.include_router(routes_bookings.router)
     app.include_router(routes_control.router)
 
-    @app.middleware("http")
-    async def count_and_limit(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        """Count Cal.com requests and apply the per-key rate limit (``/v2`` only)."""
-        if not request.url.path.startswith("/v2/"):
-            return await call_next(request)
-        simulator.traffic.arrived()
-        if simulator.traffic.limiter is None:
-            return await call_next(request)
-        try:
-            key = bearer_key(request) or f"ip:{request.client.host if request.client else '-'}"
-        except CalcomProblem:
-            key = "invalid"
-        allowed, headers = simulator.traffic.limiter.hit(key)
-        if not allowed:
-            simulator.traffic.rate_limited += 1
-            body = error_body(request.url.path, 429, "ThrottlerException: Too Many Requests")
-            return JSONResponse(body, status_code=429, headers=headers)
-        response = await call_next(request)
-        response.headers.update(headers)
-        return response
-
+    app.add_middleware(CountAndLimit, simulator=simulator)
     return app
