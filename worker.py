@@ -211,11 +211,13 @@ async def run_worker(settings: Settings) -> None:
         )
         reporter = asyncio.create_task(report_open_workflows(client))
         watchdog = LoopWatchdog(loop).start()
-        async with worker:
-            await stop.wait()
-            reporter.cancel()
+        try:
+            async with worker:
+                await stop.wait()
+                reporter.cancel()
+                log.info("worker stopping", grace_seconds=GRACEFUL_SHUTDOWN.total_seconds())
+        finally:
             watchdog.stop()
-            log.info("worker stopping", grace_seconds=GRACEFUL_SHUTDOWN.total_seconds())
     log.info("worker stopped")
 
 

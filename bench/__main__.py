@@ -34,7 +34,7 @@ import psutil
 from bench import capacity as cap
 from bench import latency as lat
 from bench import profile as prof
-from bench.cpu import CpuWindow, postgres_processes
+from bench.cpu import CORES, CpuWindow, postgres_processes
 from bench.floor import floor_burst
 from bench.race import race
 from bench.ratelimit import BURST, LIMIT, shared_limit
@@ -368,7 +368,7 @@ async def section_capacity(
             goals.add(
                 f"... the least time its CPU allows on {CORES} cores (section 3c): every "
                 "process / without the Cal.com double and the load generator",
-                f"{ms(window.least_wall)} / {ms(_own_least_wall(window))}",
+                f"{ms(window.least_wall())} / {ms(window.least_wall(without=ELSEWHERE))}",
             )
     for workers, rate in found.items():
         goals.add(
@@ -418,7 +418,6 @@ async def section_capacity(
     )
 
 
-CORES = psutil.cpu_count() or 1
 WINDOW_GROUPS = ["worker", "API", "Temporal server", "Cal.com double", "PostgreSQL", "load gen."]
 ELSEWHERE = ("Cal.com double", "load gen.")  # in production, not on this machine
 
@@ -438,14 +437,9 @@ def _burst_window(
     return CpuWindow(dict(zip(WINDOW_GROUPS, procs, strict=True)))
 
 
-def _own_least_wall(window: CpuWindow) -> float:
-    own = window.total - sum(window.spent[name] for name in ELSEWHERE)
-    return own / CORES
-
-
 def _window_row(label: str, window: CpuWindow, p95: float) -> list[str]:
     spent = [f"{window.spent[name]:.2f}" for name in WINDOW_GROUPS]
-    least = [ms(window.least_wall), ms(_own_least_wall(window))]
+    least = [ms(window.least_wall()), ms(window.least_wall(without=ELSEWHERE))]
     return [label, ms(window.wall), ms(p95), *spent, f"{window.total:.2f}", *least]
 
 

@@ -5,6 +5,7 @@ calls checking at the same instant."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 from collections import Counter
@@ -129,13 +130,10 @@ async def burst(
             )
             answers.add(answer, time.perf_counter() - t0)
 
-        if window:
-            window.start()
-        t0 = time.perf_counter()
-        await asyncio.gather(*(check(c, s, t) for c, (s, t) in zip(ids, slots, strict=True)))
-        answers.wall = time.perf_counter() - t0
-        if window:
-            window.stop()
+        with window or contextlib.nullcontext():
+            t0 = time.perf_counter()
+            await asyncio.gather(*(check(c, s, t) for c, (s, t) in zip(ids, slots, strict=True)))
+            answers.wall = time.perf_counter() - t0
         await asyncio.gather(*(retell.webhook("call_ended", c) for c in ids))
     finally:
         await retell.aclose()

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import psutil
 
 Procs = Callable[[], list[psutil.Process]]
+CORES = psutil.cpu_count() or 1
 
 
 def postgres_processes() -> list[psutil.Process]:
@@ -57,6 +58,13 @@ class CpuWindow:
             out[name] = seen
         return out
 
+    def __enter__(self) -> CpuWindow:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
     def start(self) -> None:
         self._before = self._read()
         self._t0 = time.perf_counter()
@@ -72,7 +80,7 @@ class CpuWindow:
     def total(self) -> float:
         return sum(self.spent.values())
 
-    @property
-    def least_wall(self) -> float:
-        """The window's CPU spread over every core: no schedule could be shorter."""
-        return self.total / (psutil.cpu_count() or 1)
+    def least_wall(self, *, without: tuple[str, ...] = ()) -> float:
+        """The window's CPU (but the groups ``without``) spread over every core: no
+        schedule could be shorter."""
+        return sum(v for k, v in self.spent.items() if k not in without) / CORES

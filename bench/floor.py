@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import time
 import uuid
 from datetime import timedelta
@@ -126,11 +127,8 @@ async def floor_burst(
         await probe_with_start(client, workflow_id, rounds)
         return time.perf_counter() - t0
 
-    if window:
-        window.start()
-    times = await asyncio.gather(*(probe(i) for i in ids))
-    if window:
-        window.stop()
+    with window or contextlib.nullcontext():
+        times = await asyncio.gather(*(probe(i) for i in ids))
     await asyncio.gather(*(client.get_workflow_handle(i).signal(FloorWorkflow.finish) for i in ids))
     return list(times)
 

@@ -17,11 +17,10 @@ import threading
 import time
 import traceback
 
-import structlog
-
+from observability.logging import get_logger
 from observability.metrics import LOOP_STALLS
 
-log = structlog.get_logger("watchdog")
+log = get_logger(__name__)
 
 
 class LoopWatchdog:
